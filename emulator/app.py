@@ -1,0 +1,86 @@
+"""Application factory and the server runner used by the CLI, the tests and the fixture."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import AsyncIterator, Optional
+
+from aiohttp import web
+
+from .control import routes as control_routes
+from .control.errors import error_middleware
+from .control.keys import DEMO_STUB, SERVICES, SETTINGS
+from .services import Services
+from .settings import Settings
+from .testing.merchant_stub import MerchantStub
+
+log = logging.getLogger(__name__)
+
+
+def _demo_key(settings: Settings) -> str:
+    path = Path(settings.fixtures_dir) / "demo-catalogue.json"
+    try:
+        merchants = json.loads(path.read_text(encoding="utf-8")).get("merchants", [])
+        return next(m["access_key"] for m in merchants if m.get("id") == "demo")
+    except (OSError, ValueError, StopIteration, KeyError):
+        return "demo-access-key-0001"
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=1 << 20)
+    app[SETTINGS] = settings
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        app[SERVICES] = await Services.open(settings)
+        yield
+        await app[SERVICES].close()
+
+    app.cleanup_ctx.append(services_ctx)
+    control_routes.setup(app)
+    stub: Optional[MerchantStub] = None
+    if settings.demo_merchant and not settings.merchant_url:
+        stub = MerchantStub(_demo_key(settings))
+        app.add_subapp("/demo-merchant/", stub.app())
+    app[DEMO_STUB] = stub
+    from webui import setup as setup_console
+
+    setup_console(app)
+    return app
+
+
+class EmulatorServer:
+    """Start the real server on a host/port (0 = any free port) and stop it again."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        self._runner: Optional[web.AppRunner] = None
+        self.url = ""
+
+    @property
+    def services(self) -> Services:
+        return self.app[SERVICES]
+
+    @property
+    def demo_stub(self) -> Optional[MerchantStub]:
+        return self.app[DEMO_STUB]
+
+    async def start(self) -> str:
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets
+        port = server.sockets[0].getsockname()[1]
+        host = self.settings.host if self.settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        self.url = f"http://{host}:{port}"
+        await self.services.start(self.url)
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

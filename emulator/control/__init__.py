@@ -1,0 +1,1 @@
+"""JSON control API under /sandbox/api/v1/ for tests, scripts and the console."""

@@ -1,0 +1,328 @@
+"""Handlers of /sandbox/api/v1/: translate HTTP to service calls and back, nothing more."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal, Optional
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..clock import to_utc_naive
+from ..delivery.service import OUTCOMES, DeliveryFilter
+from ..marketplace.inputs import (
+    ConvertInput, MerchantInput, MerchantPatch, OrderInput, ProductInput, ProductPatch, RenewInput, UpgradeInput,
+)
+from ..marketplace.orders import OrderFilter
+from ..services import Services
+from .errors import error_response, parse_body, parse_query
+from .keys import SERVICES
+from .views import (
+    attempt_view, clock_view, delivery_view, instance_view, merchant_view, order_view, product_view,
+)
+
+PREFIX = "/sandbox/api/v1"
+routes = web.RouteTableDef()
+
+
+def _services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class OrderQuery(_Query):
+    merchant_id: Optional[str] = None
+    order_type: Optional[Literal["NEW", "TRIAL", "TRIAL_TO_FORMAL", "RENEWAL", "CHANGE", "UNSUBSCRIBE"]] = None
+    status: Optional[Literal["paid", "delivered", "failed", "unsubscribed"]] = None
+    instance: Optional[str] = None
+
+
+class DeliveryQuery(_Query):
+    merchant_id: Optional[str] = None
+    order_id: Optional[str] = None
+    instance: Optional[str] = None
+    activity: Optional[str] = None
+    outcome: Optional[Literal[tuple(OUTCOMES)]] = None  # type: ignore[valid-type]
+    after_id: Optional[int] = Field(None, ge=0)
+
+
+class InstanceQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    merchant_id: Optional[str] = None
+    state: Optional[Literal["pending", "active", "frozen", "released", "failed"]] = None
+
+
+class ProductQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    merchant_id: Optional[str] = None
+
+
+class AdvanceInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seconds: float = Field(0, ge=0)
+    minutes: float = Field(0, ge=0)
+    hours: float = Field(0, ge=0)
+    days: float = Field(0, ge=0)
+    to: Optional[datetime] = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "AdvanceInput":
+        if self.to is not None and any((self.seconds, self.minutes, self.hours, self.days)):
+            raise ValueError("give either 'to' or a duration (seconds/minutes/hours/days), not both")
+        if self.seconds + self.minutes * 60 + self.hours * 3600 + self.days * 86400 > 3650 * 86400:
+            raise ValueError("advance by at most 3650 days at a time")
+        return self
+
+    def delta(self) -> timedelta:
+        return timedelta(days=self.days, hours=self.hours, minutes=self.minutes, seconds=self.seconds)
+
+
+class ClockInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["real", "scaled", "manual"]
+    speed: Optional[float] = Field(None, gt=0, le=10_000_000)
+
+
+# -- health ----------------------------------------------------------------------------------
+async def healthz(request: web.Request) -> web.Response:
+    services = _services(request)
+    if not services.ready:
+        return web.json_response({"status": "starting"}, status=503)
+    return web.json_response({"status": "ok", "clock": clock_view(services.clock)})
+
+
+# -- merchants -------------------------------------------------------------------------------
+@routes.get(PREFIX + "/merchants")
+async def list_merchants(request: web.Request) -> web.Response:
+    merchants = await _services(request).catalogue.list_merchants()
+    return web.json_response({"merchants": [merchant_view(m) for m in merchants]})
+
+
+@routes.post(PREFIX + "/merchants")
+async def create_merchant(request: web.Request) -> web.Response:
+    data = await parse_body(request, MerchantInput)
+    merchant = await _services(request).catalogue.create_merchant(data)
+    return web.json_response(merchant_view(merchant), status=201)
+
+
+@routes.get(PREFIX + "/merchants/{merchant_id}")
+async def get_merchant(request: web.Request) -> web.Response:
+    merchant = await _services(request).catalogue.merchant(request.match_info["merchant_id"])
+    return web.json_response(merchant_view(merchant))
+
+
+@routes.patch(PREFIX + "/merchants/{merchant_id}")
+async def patch_merchant(request: web.Request) -> web.Response:
+    patch = await parse_body(request, MerchantPatch)
+    merchant = await _services(request).catalogue.update_merchant(request.match_info["merchant_id"], patch)
+    return web.json_response(merchant_view(merchant))
+
+
+@routes.delete(PREFIX + "/merchants/{merchant_id}")
+async def delete_merchant(request: web.Request) -> web.Response:
+    await _services(request).catalogue.delete_merchant(request.match_info["merchant_id"])
+    return web.json_response({"deleted": request.match_info["merchant_id"]})
+
+
+# -- products --------------------------------------------------------------------------------
+@routes.get(PREFIX + "/products")
+async def list_products(request: web.Request) -> web.Response:
+    query = parse_query(request, ProductQuery)
+    products = await _services(request).catalogue.list_products(query.merchant_id)
+    return web.json_response({"products": [product_view(p) for p in products]})
+
+
+@routes.post(PREFIX + "/products")
+async def create_product(request: web.Request) -> web.Response:
+    data = await parse_body(request, ProductInput)
+    product = await _services(request).catalogue.create_product(data)
+    return web.json_response(product_view(product), status=201)
+
+
+@routes.get(PREFIX + "/products/{ref}")
+async def get_product(request: web.Request) -> web.Response:
+    return web.json_response(product_view(await _services(request).catalogue.product(request.match_info["ref"])))
+
+
+@routes.patch(PREFIX + "/products/{ref}")
+async def patch_product(request: web.Request) -> web.Response:
+    patch = await parse_body(request, ProductPatch)
+    product = await _services(request).catalogue.update_product(request.match_info["ref"], patch)
+    return web.json_response(product_view(product))
+
+
+@routes.delete(PREFIX + "/products/{ref}")
+async def delete_product(request: web.Request) -> web.Response:
+    await _services(request).catalogue.delete_product(request.match_info["ref"])
+    return web.json_response({"deleted": request.match_info["ref"]})
+
+
+# -- orders ----------------------------------------------------------------------------------
+async def _order_response(request: web.Request, order_id: str, status: int = 200) -> web.Response:
+    order, lines = await _services(request).orders.get(order_id)
+    return web.json_response(order_view(order, lines), status=status)
+
+
+@routes.get(PREFIX + "/orders")
+async def list_orders(request: web.Request) -> web.Response:
+    q = parse_query(request, OrderQuery)
+    orders = await _services(request).orders.list(OrderFilter(
+        merchant_id=q.merchant_id, order_type=q.order_type, status=q.status, instance_key=q.instance,
+        limit=q.limit, offset=q.offset,
+    ))
+    return web.json_response({"orders": [order_view(o) for o in orders]})
+
+
+@routes.post(PREFIX + "/orders")
+async def create_order(request: web.Request) -> web.Response:
+    order = await _services(request).orders.create(await parse_body(request, OrderInput))
+    return await _order_response(request, order.id, 201)
+
+
+@routes.get(PREFIX + "/orders/{order_id}")
+async def get_order(request: web.Request) -> web.Response:
+    return await _order_response(request, request.match_info["order_id"])
+
+
+@routes.post(PREFIX + "/orders/{order_id}/renew")
+async def renew(request: web.Request) -> web.Response:
+    data = await parse_body(request, RenewInput, required=False)
+    order = await _services(request).orders.renew(request.match_info["order_id"], data)
+    return await _order_response(request, order.id, 201)
+
+
+@routes.post(PREFIX + "/orders/{order_id}/convert")
+async def convert(request: web.Request) -> web.Response:
+    data = await parse_body(request, ConvertInput, required=False)
+    order = await _services(request).orders.convert_trial(request.match_info["order_id"], data)
+    return await _order_response(request, order.id, 201)
+
+
+@routes.post(PREFIX + "/orders/{order_id}/upgrade")
+async def upgrade(request: web.Request) -> web.Response:
+    data = await parse_body(request, UpgradeInput)
+    order = await _services(request).orders.upgrade(request.match_info["order_id"], data)
+    return await _order_response(request, order.id, 201)
+
+
+@routes.post(PREFIX + "/orders/{order_id}/unsubscribe")
+async def unsubscribe(request: web.Request) -> web.Response:
+    order = await _services(request).orders.unsubscribe(request.match_info["order_id"])
+    return await _order_response(request, order.id)
+
+
+async def _instance_action(request: web.Request, action: str) -> web.Response:
+    services = _services(request)
+    instance = await getattr(services.orders, action)(request.match_info["order_id"])
+    fresh, product = await services.orders.instance(instance.key)
+    return web.json_response(instance_view(fresh, product, services.clock))
+
+
+@routes.post(PREFIX + "/orders/{order_id}/freeze")
+async def freeze(request: web.Request) -> web.Response:
+    return await _instance_action(request, "freeze")
+
+
+@routes.post(PREFIX + "/orders/{order_id}/unfreeze")
+async def unfreeze(request: web.Request) -> web.Response:
+    return await _instance_action(request, "unfreeze")
+
+
+@routes.post(PREFIX + "/orders/{order_id}/release")
+async def release(request: web.Request) -> web.Response:
+    return await _instance_action(request, "release")
+
+
+@routes.post(PREFIX + "/orders/{order_id}/query")
+async def query_instance(request: web.Request) -> web.Response:
+    outcome = await _services(request).orders.query_instance(request.match_info["order_id"])
+    return web.json_response({"delivery_id": outcome.delivery_id, "passed": outcome.passed,
+                              "verdict": outcome.summary})
+
+
+# -- instances -------------------------------------------------------------------------------
+@routes.get(PREFIX + "/instances")
+async def list_instances(request: web.Request) -> web.Response:
+    q = parse_query(request, InstanceQuery)
+    instances = await _services(request).orders.list_instances(q.merchant_id, q.state)
+    return web.json_response({"instances": [instance_view(i) for i in instances]})
+
+
+@routes.get(PREFIX + "/instances/{key}")
+async def get_instance(request: web.Request) -> web.Response:
+    services = _services(request)
+    instance, product = await services.orders.instance(request.match_info["key"])
+    return web.json_response(instance_view(instance, product, services.clock))
+
+
+# -- deliveries ------------------------------------------------------------------------------
+@routes.get(PREFIX + "/deliveries")
+async def list_deliveries(request: web.Request) -> web.Response:
+    q = parse_query(request, DeliveryQuery)
+    deliveries = await _services(request).deliveries.list(DeliveryFilter(
+        merchant_id=q.merchant_id, order_id=q.order_id, instance_key=q.instance, activity=q.activity,
+        outcome=q.outcome, after_id=q.after_id, limit=q.limit, offset=q.offset,
+    ))
+    return web.json_response({"deliveries": [delivery_view(d) for d in deliveries]})
+
+
+def _delivery_id(request: web.Request) -> int:
+    raw = request.match_info["delivery_id"]
+    if not raw.isdigit():
+        raise web.HTTPNotFound(reason="Not Found")
+    return int(raw)
+
+
+@routes.get(PREFIX + "/deliveries/{delivery_id}")
+async def get_delivery(request: web.Request) -> web.Response:
+    delivery, attempts = await _services(request).deliveries.get(_delivery_id(request))
+    return web.json_response({**delivery_view(delivery), "attempt_log": [attempt_view(a) for a in attempts]})
+
+
+@routes.post(PREFIX + "/deliveries/{delivery_id}/restart")
+async def restart_delivery(request: web.Request) -> web.Response:
+    delivery = await _services(request).deliveries.restart(_delivery_id(request))
+    return web.json_response(delivery_view(delivery), status=202)
+
+
+# -- clock and reset -------------------------------------------------------------------------
+@routes.get(PREFIX + "/clock")
+async def get_clock(request: web.Request) -> web.Response:
+    return web.json_response(clock_view(_services(request).clock))
+
+
+@routes.post(PREFIX + "/clock/advance")
+async def advance_clock(request: web.Request) -> web.Response:
+    services = _services(request)
+    data = await parse_body(request, AdvanceInput, required=False)
+    if data.to is not None:
+        await services.jump_to(to_utc_naive(data.to))
+    else:
+        await services.advance(data.delta())
+    return web.json_response(clock_view(services.clock))
+
+
+@routes.put(PREFIX + "/clock")
+async def set_clock(request: web.Request) -> web.Response:
+    services = _services(request)
+    data = await parse_body(request, ClockInput)
+    if data.mode == "scaled" and data.speed is None and services.clock.state.speed == 1.0:
+        return error_response(400, "invalid_request", "speed: is required for the scaled mode", "speed")
+    await services.set_clock_mode(data.mode, data.speed)
+    return web.json_response(clock_view(services.clock))
+
+
+@routes.post(PREFIX + "/reset")
+async def reset(request: web.Request) -> web.Response:
+    await _services(request).reset()
+    return web.json_response({"reset": True})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.add_routes(routes)

@@ -1,0 +1,105 @@
+"""JSON shapes of the control API (also used by the console's live updates)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from ..clock import Clock
+from ..marketplace import lifecycle as lc
+from ..store.tables import Attempt, Delivery, Instance, Merchant, Order, OrderLine, Product
+
+
+def iso(moment: Optional[datetime]) -> Optional[str]:
+    return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
+
+
+def mask(secret: Optional[str]) -> Optional[str]:
+    """Show enough of a secret to recognise it, never enough to use it."""
+    if not secret:
+        return secret
+    if len(secret) <= 8:
+        return "*" * len(secret)
+    return secret[:4] + "*" * (len(secret) - 8) + secret[-4:]
+
+
+def merchant_view(m: Merchant) -> dict[str, Any]:
+    return {
+        "id": m.id, "name": m.name, "production_url": m.production_url, "access_key": mask(m.access_key),
+        "family": m.family, "kit_key": mask(m.kit_key), "signature_hex_case": m.signature_hex_case,
+        "content_type": m.content_type, "purchase_on_exhaust": m.purchase_on_exhaust,
+        "retry_overrides": m.retry_overrides, "builtin_demo": m.builtin_stub, "created_at": iso(m.created_at),
+    }
+
+
+def product_view(p: Product) -> dict[str, Any]:
+    return {
+        "id": p.id, "code": p.code, "merchant_id": p.merchant_id, "sku_code": p.sku_code, "name": p.name,
+        "charging_mode": p.charging_mode, "period_type": p.period_type, "trial_days": p.trial_days,
+        "upgradable": p.upgradable, "allows_change": p.allows_change, "linear_unit": p.linear_unit,
+        "price": p.price, "grace_days": p.grace_days, "retention_days": p.retention_days,
+        "expiry_rounding": p.expiry_rounding,
+    }
+
+
+def line_view(line: OrderLine) -> dict[str, Any]:
+    return {
+        "order_line_id": line.id, "product_id": line.product_id, "sku_code": line.sku_code,
+        "charging_mode": line.charging_mode, "period_type": line.period_type,
+        "period_number": line.period_number, "linear_value": line.linear_value, "amount": line.amount,
+        "expire_at": iso(line.expire_at), "previous_expire_at": iso(line.previous_expire_at),
+    }
+
+
+def order_view(o: Order, lines: Optional[list[OrderLine]] = None) -> dict[str, Any]:
+    view = {
+        "order_id": o.id, "merchant_id": o.merchant_id, "order_type": o.order_type, "status": o.status,
+        "instance": o.instance_key, "related_order_id": o.related_order_id, "buyer": o.buyer,
+        "test_flag": o.test_flag, "created_at": iso(o.created_at),
+    }
+    if lines is not None:
+        view["lines"] = [line_view(line) for line in lines]
+    return view
+
+
+def instance_view(i: Instance, product: Optional[Product] = None, clock: Optional[Clock] = None) -> dict[str, Any]:
+    view = {
+        "key": i.key, "instance_id": i.instance_id, "merchant_id": i.merchant_id, "order_id": i.order_id,
+        "product_id": i.product_id, "linear_value": i.linear_value, "state": i.state,
+        "frozen_reason": i.frozen_reason, "trial": i.trial, "expire_at": iso(i.expire_at), "ready": i.ready,
+        "next_event": i.next_event, "next_event_at": iso(i.next_event_at), "created_at": iso(i.created_at),
+        "released_at": iso(i.released_at),
+    }
+    if product is not None and clock is not None:
+        view["phase"] = lc.phase(i, product, clock.now())
+    return view
+
+
+def delivery_view(d: Delivery) -> dict[str, Any]:
+    return {
+        "id": d.id, "merchant_id": d.merchant_id, "instance": d.instance_key, "order_id": d.order_id,
+        "activity": d.activity, "params": d.params, "policy": d.policy, "status": d.status,
+        "attempts": d.attempt_count, "slots_used": d.slots_used, "slots_total": d.slots_total,
+        "next_attempt_at": iso(d.next_attempt_at), "blocked_by": d.blocked_by,
+        "last_verdict": d.last_verdict, "note": d.note, "created_at": iso(d.created_at),
+        "finished_at": iso(d.finished_at),
+    }
+
+
+def attempt_view(a: Attempt) -> dict[str, Any]:
+    return {
+        "number": a.number, "manual": a.manual, "state": a.state, "due_at": iso(a.due_at),
+        "sent_at": iso(a.sent_at), "sent_wall": iso(a.sent_wall), "business_id": a.business_id,
+        "request": {"method": a.method, "url": a.url, "headers": a.request_headers, "body": a.request_body},
+        "response": None if a.response_status is None else {
+            "status": a.response_status, "headers": a.response_headers, "body": a.response_body,
+        },
+        "elapsed_ms": a.elapsed_ms, "error": a.error, "passed": a.passed,
+        "verdict": "passed" if a.passed else (a.failures[0] if a.failures else None),
+        "failures": a.failures, "warnings": a.warnings,
+    }
+
+
+def clock_view(clock: Clock) -> dict[str, Any]:
+    state = clock.state
+    return {"now": iso(clock.now()), "mode": state.mode.value, "speed": state.speed}

@@ -1,0 +1,1 @@
+"""Durable outbox, retry policies, dispatcher and verdicts (PROTOCOL §8, §9)."""

@@ -1,0 +1,242 @@
+"""Sends one attempt of a delivery: build the body, sign it, POST it, judge and record the reply.
+
+An attempt is written (state ``sending``) before the request leaves, and completed after the
+reply is judged, so a crash in between leaves evidence: at start-up such attempts are marked
+``interrupted`` and their slot is sent again (``recover``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Optional
+
+import aiohttp
+from sqlmodel import col, select, update
+
+from .. import __version__
+from ..clock import Clock, wall_now
+from ..marketplace.ids import new_business_id
+from ..protocol.canonical import canonical_body
+from ..protocol.saas_v2 import CARRIES_BUSINESS_ID
+from ..protocol.signing import append_query, basic_signature, basic_signed_query, new_nonce, wall_clock_ms
+from ..store import Store
+from ..store.tables import Attempt, Delivery, Instance, Merchant
+from .policies import RetryPolicy
+from .verdicts import Expectations, Reply, Verdict, judge
+
+log = logging.getLogger(__name__)
+
+MAX_REPLY_BYTES = 1 << 20
+INTERRUPTED = "interrupted: the emulator stopped before the reply was recorded; this slot is sent again (PROTOCOL §9)"
+
+Reaction = Callable[[str, Any, Delivery, Optional[str], datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    attempt_id: Optional[int]
+    passed: bool
+    summary: str
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    attempt_id: int
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    expect: Expectations
+
+
+class Dispatcher:
+    def __init__(self, store: Store, clock: Clock, react: Reaction, timeout_s: float = 5.0) -> None:
+        self.store = store
+        self.clock = clock
+        self.react = react
+        self.timeout_s = timeout_s
+        self.in_flight: set[int] = set()
+        self.listeners: list[Callable[[int], None]] = []
+        self._http: Optional[aiohttp.ClientSession] = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=64, ttl_dns_cache=60)
+        self._http = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+    async def attempt(self, delivery_id: int) -> Optional[Outcome]:
+        """Run one attempt now, if the delivery is still open and not already being sent."""
+        if delivery_id in self.in_flight:
+            return None
+        self.in_flight.add(delivery_id)
+        try:
+            prepared = await self._prepare(delivery_id)
+            if prepared is None:
+                return None
+            reply, sent_headers, elapsed_ms, response_headers = await self._post(prepared)
+            outcome = await self._record(delivery_id, prepared, reply, sent_headers, elapsed_ms, response_headers)
+        finally:
+            self.in_flight.discard(delivery_id)
+        for listener in self.listeners:
+            listener(delivery_id)
+        return outcome
+
+    # -- phase 1: write the attempt before sending -----------------------------------------
+    async def _prepare(self, delivery_id: int) -> Optional[_Prepared]:
+        async with self.store.write() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            if delivery is None or delivery.status != "scheduled":
+                return None
+            merchant = await session.get(Merchant, delivery.merchant_id)
+            assert merchant is not None
+            instance = await session.get(Instance, delivery.instance_key) if delivery.instance_key else None
+            now = self.clock.now()
+            members: dict[str, Any] = {"activity": delivery.activity, **delivery.params, "testFlag": delivery.test_flag}
+            business_id = new_business_id() if delivery.activity in CARRIES_BUSINESS_ID else None
+            members["businessId"] = business_id
+            body = canonical_body(members)
+            timestamp, nonce = wall_clock_ms(), new_nonce()
+            signature = basic_signature(merchant.access_key, nonce, timestamp, body,
+                                        upper=merchant.signature_hex_case == "upper")
+            url = append_query(merchant.production_url, basic_signed_query(signature, timestamp, nonce))
+            headers = {
+                "Accept": "application/json",
+                "Content-Type": merchant.content_type,
+                "User-Agent": f"koogallery-emulator/{__version__}",
+            }
+            delivery.attempt_count += 1
+            attempt = Attempt(
+                delivery_id=delivery_id, number=delivery.attempt_count, manual=delivery.manual_pending > 0,
+                state="sending", due_at=delivery.next_attempt_at or now, sent_at=now, sent_wall=wall_now(),
+                business_id=business_id, url=url, request_headers=headers, request_body=body.decode("utf-8"),
+            )
+            session.add_all([delivery, attempt])
+            await session.flush()
+            assert attempt.id is not None
+            expect = Expectations(
+                activity=delivery.activity,
+                queried_instance_id=delivery.params.get("instanceId") if delivery.activity == "queryInstance" else None,
+                known_instance_id=instance.instance_id if instance and delivery.activity == "newInstance" else None,
+            )
+            return _Prepared(attempt.id, url, headers, body, expect)
+
+    # -- phase 2: the HTTP request ---------------------------------------------------------
+    async def _post(self, prepared: _Prepared) -> tuple[Reply, dict[str, str], float, dict[str, str]]:
+        assert self._http is not None, "dispatcher not started"
+        sent_headers = dict(prepared.headers)
+        started = time.perf_counter()
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        try:
+            async with self._http.post(prepared.url, data=prepared.body, headers=prepared.headers,
+                                       allow_redirects=False, timeout=timeout) as response:
+                body = await response.content.read(MAX_REPLY_BYTES)
+                sent_headers = dict(response.request_info.headers)
+                elapsed = (time.perf_counter() - started) * 1000
+                return (Reply(status=response.status, body=body, timeout_s=self.timeout_s), sent_headers,
+                        elapsed, dict(response.headers))
+        except asyncio.TimeoutError:
+            reply = Reply(timed_out=True, timeout_s=self.timeout_s)
+        except aiohttp.InvalidURL as exc:
+            reply = Reply(transport_error=f"invalid production URL {exc}")
+        except (aiohttp.ClientError, OSError) as exc:
+            reply = Reply(transport_error=_describe(exc))
+        return reply, sent_headers, (time.perf_counter() - started) * 1000, {}
+
+    # -- phase 3: judge, record, schedule what comes next ----------------------------------
+    async def _record(self, delivery_id: int, prepared: _Prepared, reply: Reply, sent_headers: dict[str, str],
+                      elapsed_ms: float, response_headers: dict[str, str]) -> Outcome:
+        async with self.store.write() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            attempt = await session.get(Attempt, prepared.attempt_id)
+            assert delivery is not None and attempt is not None
+            verdict = judge(reply, prepared.expect)
+            if verdict.passed and delivery.activity == "newInstance" and verdict.instance_id:
+                await self._check_unique(session, delivery, verdict)
+            now = self.clock.now()
+            attempt.state = "done"
+            attempt.request_headers = sent_headers
+            attempt.response_status = reply.status
+            attempt.response_headers = response_headers
+            attempt.response_body = reply.body.decode("utf-8", errors="replace") if reply.status is not None else None
+            attempt.elapsed_ms = round(elapsed_ms, 2)
+            attempt.error = reply.transport_error or ("timeout" if reply.timed_out else None)
+            attempt.passed, attempt.failures, attempt.warnings = verdict.passed, verdict.failures, verdict.warnings
+            delivery.last_verdict = verdict.summary
+            if delivery.status == "scheduled":  # not cancelled while the request was out
+                await self._advance(session, delivery, verdict, now, attempt.manual)
+            session.add_all([attempt, delivery])
+            return Outcome(delivery_id, attempt.id, verdict.passed, verdict.summary)
+
+    async def _advance(self, session: Any, delivery: Delivery, verdict: Verdict, now: datetime, manual: bool) -> None:
+        if manual:
+            delivery.manual_pending = max(0, delivery.manual_pending - 1)
+        else:
+            delivery.slots_used += 1
+        if verdict.passed:
+            delivery.status, delivery.next_attempt_at, delivery.finished_at = "succeeded", None, now
+            delivery.manual_pending = 0
+            if delivery.on_success:
+                await self.react(delivery.on_success, session, delivery, verdict.instance_id, now)
+        else:
+            delivery.next_attempt_at = next_due(delivery, now)
+            if delivery.next_attempt_at is None:
+                delivery.status, delivery.finished_at = "exhausted", now
+                if delivery.on_exhaust:
+                    await self.react(delivery.on_exhaust, session, delivery, None, now)
+        if delivery.status in ("succeeded", "exhausted"):
+            await release_dependents(session, delivery, now)
+
+    @staticmethod
+    async def _check_unique(session: Any, delivery: Delivery, verdict: Verdict) -> None:
+        other = (await session.exec(
+            select(Instance.key).where(
+                Instance.merchant_id == delivery.merchant_id,
+                Instance.instance_id == verdict.instance_id,
+                Instance.key != delivery.instance_key,
+            )
+        )).first()
+        if other is not None:
+            verdict.fail(f"instanceId not unique: {verdict.instance_id} is already bound to order line {other} "
+                         "(PROTOCOL §4 R2, §8 I2)")
+
+    async def recover(self) -> int:
+        """Mark attempts left ``sending`` by a crash as interrupted; their slots are sent again."""
+        async with self.store.write() as session:
+            result = await session.exec(
+                update(Attempt).where(col(Attempt.state) == "sending")
+                .values(state="interrupted", passed=False, failures=[INTERRUPTED])
+            )
+            return result.rowcount or 0
+
+
+def next_due(delivery: Delivery, now: datetime) -> Optional[datetime]:
+    """When the delivery's next attempt is due: a pending manual restart first, then the schedule."""
+    if delivery.manual_pending > 0:
+        return now
+    if delivery.slots_used < delivery.slots_total:
+        policy = RetryPolicy(delivery.slots_total, delivery.interval_s, delivery.first_delay_s)
+        return policy.slot_time(delivery.schedule_start, delivery.slots_used)
+    return None
+
+
+async def release_dependents(session: Any, delivery: Delivery, now: datetime) -> None:
+    """Start deliveries that waited for this one (e.g. UNFREEZE after a renewal in grace)."""
+    waiting = await session.exec(
+        select(Delivery).where(Delivery.blocked_by == delivery.id, Delivery.status == "waiting")
+    )
+    for dependent in waiting.all():
+        dependent.status, dependent.schedule_start = "scheduled", now
+        dependent.next_attempt_at = next_due(dependent, now)
+        session.add(dependent)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 300 else text[:297] + "..."

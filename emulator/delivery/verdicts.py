@@ -1,0 +1,219 @@
+"""Verdicts on merchant replies (PROTOCOL §8).
+
+Checks run in the order T → E → F → I and the first failure decides; every failure is one
+sentence that starts with the seller-console debugger's wording, names the field, and cites
+the PROTOCOL section. Warnings never fail an attempt.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..protocol import codes
+
+LIMITS = {"resultCode": 6, "resultMsg": 255, "instanceId": 64}
+APP_INFO_LIMITS = {"frontEndUrl": 512, "adminUrl": 512}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What came back for one attempt: either a transport error or a status and a body."""
+
+    status: Optional[int] = None
+    body: bytes = b""
+    transport_error: Optional[str] = None
+    timed_out: bool = False
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """Facts the dispatcher knows before judging a reply."""
+
+    activity: str
+    queried_instance_id: Optional[str] = None  # queryInstance: the id asked about
+    known_instance_id: Optional[str] = None  # newInstance resend: the id stored earlier (I1)
+    taken_by: Optional[str] = None  # I2: order line already bound to the returned instanceId
+
+
+@dataclass
+class Verdict:
+    passed: bool = True
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    payload: Optional[dict[str, Any]] = None
+
+    def fail(self, sentence: str) -> "Verdict":
+        self.passed = False
+        self.failures.append(sentence)
+        return self
+
+    @property
+    def instance_id(self) -> Optional[str]:
+        value = (self.payload or {}).get("instanceId")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def summary(self) -> str:
+        return "passed" if self.passed else self.failures[0]
+
+
+def parse_json_object(body: bytes) -> tuple[Optional[dict[str, Any]], Optional[str]]:
+    """Decode a reply body (UTF-8, leading BOM tolerated); return (object, problem)."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, f"the body is not UTF-8 ({exc.reason} at byte {exc.start})"
+    if not text.strip():
+        return None, "the body is empty"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"the body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    if not isinstance(value, dict):
+        return None, f"the body is a JSON {type(value).__name__}, not an object"
+    return value, None
+
+
+def judge(reply: Reply, expect: Expectations) -> Verdict:
+    verdict = Verdict()
+    if reply.transport_error is not None:
+        return verdict.fail(f"connection error: {reply.transport_error} (PROTOCOL §8 T1)")
+    if reply.timed_out:
+        return verdict.fail(
+            f"timeout after {reply.timeout_s:g} s: no complete response within the limit (PROTOCOL §1, §8 T2)"
+        )
+    if reply.status != 200:
+        return verdict.fail(f"HTTP status {reply.status}: the reply must be HTTP 200 (PROTOCOL §8 T3)")
+    payload, problem = parse_json_object(reply.body)
+    if payload is None:
+        return verdict.fail(f"Debugging failed. Parse response body failed: {problem} (PROTOCOL §8 T4)")
+    verdict.payload = payload
+    _check_result_code(verdict, payload)
+    if verdict.passed:
+        _check_lengths(verdict, payload)
+    if verdict.passed and expect.activity == "newInstance":
+        _check_new_instance(verdict, payload, expect)
+    if verdict.passed and expect.activity == "queryInstance":
+        _check_query_instance(verdict, payload, expect)
+    return verdict
+
+
+def _check_result_code(verdict: Verdict, payload: dict[str, Any]) -> None:
+    code = payload.get("resultCode")
+    if code is None:
+        verdict.fail(
+            "Debugging failed. The interface response does not contain resultCode: "
+            "the field resultCode is missing (PROTOCOL §8 E1)"
+        )
+        return
+    if not isinstance(code, str):
+        verdict.fail(
+            "Debugging failed. The interface response does not contain resultCode: "
+            f"resultCode must be a JSON string such as \"000000\", got {json.dumps(code)} (PROTOCOL §8 E1)"
+        )
+        return
+    if code == codes.SUCCESS:
+        return
+    known = codes.RESULT_CODES.get(code)
+    meaning = known.meaning.lower() if known else "not a known KooGallery result code"
+    verdict.fail(
+        "Call interface failed. The production interface returns an error result code: "
+        f"resultCode {code!r} ({meaning}) is not \"000000\" (PROTOCOL §8 E2)"
+    )
+
+
+def _length_failure(name: str, value: Any, limit: int) -> Optional[str]:
+    if isinstance(value, str) and len(value) > limit:
+        return (
+            f"Debugging failed. The length of {name} is invalid: {name} has {len(value)} characters, "
+            f"at most {limit} are allowed (PROTOCOL §8 F5)"
+        )
+    return None
+
+
+def _check_lengths(verdict: Verdict, payload: dict[str, Any]) -> None:
+    for name in ("resultCode", "resultMsg"):
+        sentence = _length_failure(name, payload.get(name), LIMITS[name])
+        if sentence:
+            verdict.fail(sentence)
+
+
+def _check_new_instance(verdict: Verdict, payload: dict[str, Any], expect: Expectations) -> None:
+    instance_id = payload.get("instanceId")
+    if not isinstance(instance_id, str) or not instance_id:
+        verdict.fail(
+            "Debugging failed. The interface response does not contain instanceId: "
+            "newInstance must return a non-empty string instanceId on success (PROTOCOL §4 newInstance, §8 F1)"
+        )
+        return
+    if len(instance_id) > LIMITS["instanceId"]:
+        verdict.fail(
+            f"Debugging failed. The length of instanceId is invalid: instanceId has {len(instance_id)} "
+            "characters, at most 64 are allowed (PROTOCOL §8 F1)"
+        )
+        return
+    if expect.known_instance_id is not None and instance_id != expect.known_instance_id:
+        verdict.fail(
+            f"idempotency violated: expected {expect.known_instance_id}: a resent newInstance for the same "
+            f"order line must return the same instanceId, got {instance_id} (PROTOCOL §4 R1, §8 I1)"
+        )
+        return
+    if expect.taken_by is not None:
+        verdict.fail(
+            f"instanceId not unique: {instance_id} is already bound to order line {expect.taken_by} "
+            "(PROTOCOL §4 R2, §8 I2)"
+        )
+
+
+def _check_query_instance(verdict: Verdict, payload: dict[str, Any], expect: Expectations) -> None:
+    info = payload.get("info")
+    if info is None:
+        info = []
+    if not isinstance(info, list):
+        verdict.fail(f"Debugging failed. info must be a JSON array, got {type(info).__name__} (PROTOCOL §4 queryInstance)")
+        return
+    found = False
+    for index, element in enumerate(info):
+        where = f"info[{index}]"
+        if not isinstance(element, dict):
+            verdict.fail(f"Debugging failed. {where} must be a JSON object (PROTOCOL §4 queryInstance, §8 F4)")
+            return
+        element_id = element.get("instanceId")
+        if not isinstance(element_id, str) or not element_id:
+            verdict.fail(
+                f"Debugging failed. The interface response does not contain instanceId: {where}.instanceId "
+                "is missing (PROTOCOL §8 F4)"
+            )
+            return
+        if len(element_id) > LIMITS["instanceId"]:
+            verdict.fail(
+                f"Debugging failed. The length of instanceId is invalid: {where}.instanceId has "
+                f"{len(element_id)} characters, at most 64 are allowed (PROTOCOL §8 F4)"
+            )
+            return
+        app_info = element.get("appInfo")
+        if isinstance(app_info, dict):
+            for name, limit in APP_INFO_LIMITS.items():
+                sentence = _length_failure(f"{where}.appInfo.{name}", app_info.get(name), limit)
+                if sentence:
+                    verdict.fail(sentence)
+                    return
+        usage = element.get("usageInfo")
+        if isinstance(usage, dict):
+            for name in ("usageValue", "statisticalTime"):
+                if name not in usage:
+                    verdict.fail(
+                        f"Debugging failed. The interface response does not contain {name}: {where}.usageInfo "
+                        f"is present, so {name} is mandatory (PROTOCOL §4 queryInstance, §8 F4)"
+                    )
+                    return
+        if element_id == expect.queried_instance_id:
+            found = True
+    if expect.queried_instance_id is not None and not found:
+        verdict.fail(
+            f"instance not ready: the reply has no info element whose instanceId is {expect.queried_instance_id} "
+            "(PROTOCOL §4 queryInstance, §9 polling)"
+        )

@@ -1,0 +1,1 @@
+"""Protocol-free marketplace domain: catalogue, orders, instances and their lifecycle."""

@@ -1,0 +1,52 @@
+"""What the marketplace must tell the merchant, before any wire format is chosen.
+
+The domain emits ``Callback`` values; ``emulator.protocol`` turns each into an activity of the
+merchant's protocol family and ``emulator.delivery`` sends it durably.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Optional
+
+
+class CallbackKind(StrEnum):
+    PURCHASE = "purchase"
+    READINESS_POLL = "readiness_poll"
+    QUERY = "query"
+    RENEWAL = "renewal"
+    TRIAL_TO_FORMAL = "trial_to_formal"
+    UNSUBSCRIBE_RENEWAL = "unsubscribe_renewal"
+    FREEZE = "freeze"
+    UNFREEZE = "unfreeze"
+    RELEASE = "release"
+    UPGRADE = "upgrade"
+    CHANGE_CHECK = "change_check"
+
+
+# Domain reactions to a delivery's outcome, by name (stored on the delivery row).
+ON_SUCCESS = {
+    CallbackKind.PURCHASE: "purchase_delivered",
+    CallbackKind.READINESS_POLL: "instance_ready",
+    CallbackKind.QUERY: "instance_ready",
+}
+ON_EXHAUST = {
+    CallbackKind.PURCHASE: "purchase_exhausted",
+    CallbackKind.READINESS_POLL: "never_ready",
+}
+
+
+@dataclass(frozen=True)
+class Callback:
+    kind: CallbackKind
+    instance_key: str
+    order_id: Optional[str] = None
+    order_line_id: Optional[str] = None
+    instance_id: Optional[str] = None
+    expire_at: Optional[datetime] = None
+    product_id: Optional[str] = None
+    sku_code: Optional[str] = None
+    linear_value: Optional[int] = None
+    test_flag: str = "0"

@@ -1,0 +1,157 @@
+"""Merchants and products: create, read, update, delete."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional, Sequence
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ..clock import Clock
+from ..store import Store
+from ..store.tables import Instance, Merchant, Order, Product
+from .errors import Conflict, InvalidInput, NotFound
+from .ids import new_product_id, new_sku_code
+from .inputs import MerchantInput, MerchantPatch, ProductInput, ProductPatch
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return (slug or "merchant")[:48]
+
+
+async def get_merchant(session: AsyncSession, merchant_id: str) -> Merchant:
+    merchant = await session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise NotFound(f"merchant {merchant_id!r} does not exist", field="merchant_id")
+    return merchant
+
+
+async def get_product(session: AsyncSession, ref: str, field: str = "product") -> Product:
+    """A product by productId or by its code."""
+    product = await session.get(Product, ref)
+    if product is None:
+        product = (await session.exec(select(Product).where(Product.code == ref))).first()
+    if product is None:
+        raise NotFound(f"product {ref!r} does not exist (give a productId or a product code)", field=field)
+    return product
+
+
+class Catalogue:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    # -- merchants -------------------------------------------------------------------------
+    async def list_merchants(self) -> Sequence[Merchant]:
+        async with self.store.read() as session:
+            return (await session.exec(select(Merchant).order_by(Merchant.created_at, Merchant.id))).all()
+
+    async def merchant(self, merchant_id: str) -> Merchant:
+        async with self.store.read() as session:
+            return await get_merchant(session, merchant_id)
+
+    async def create_merchant(self, data: MerchantInput) -> Merchant:
+        async with self.store.write() as session:
+            merchant_id = data.id or await self._free_merchant_id(session, _slug(data.name))
+            if await session.get(Merchant, merchant_id) is not None:
+                raise Conflict(f"merchant {merchant_id!r} already exists", field="id")
+            values = data.model_dump(exclude_none=True, exclude={"id", "retry_overrides"})
+            merchant = Merchant(
+                id=merchant_id,
+                created_at=self.clock.now(),
+                retry_overrides=_overrides(data.retry_overrides),
+                **values,
+            )
+            session.add(merchant)
+            return merchant
+
+    async def update_merchant(self, merchant_id: str, patch: MerchantPatch) -> Merchant:
+        async with self.store.write() as session:
+            merchant = await get_merchant(session, merchant_id)
+            for name, value in patch.model_dump(exclude_unset=True, exclude={"retry_overrides"}).items():
+                if value is None and name != "kit_key":
+                    raise InvalidInput(f"{name} cannot be null", field=name)
+                setattr(merchant, name, value)
+            if "retry_overrides" in patch.model_fields_set:
+                merchant.retry_overrides = _overrides(patch.retry_overrides)
+            session.add(merchant)
+            return merchant
+
+    async def delete_merchant(self, merchant_id: str) -> None:
+        async with self.store.write() as session:
+            merchant = await get_merchant(session, merchant_id)
+            orders = (await session.exec(select(func.count()).select_from(Order).where(Order.merchant_id == merchant_id))).one()
+            if orders:
+                raise Conflict(
+                    f"merchant {merchant_id!r} has {orders} orders; reset the emulator to remove them first",
+                    field="merchant_id",
+                )
+            for product in (await session.exec(select(Product).where(Product.merchant_id == merchant_id))).all():
+                await session.delete(product)
+            await session.flush()
+            await session.delete(merchant)
+
+    @staticmethod
+    async def _free_merchant_id(session: AsyncSession, base: str) -> str:
+        candidate, n = base, 1
+        while await session.get(Merchant, candidate) is not None:
+            n += 1
+            candidate = f"{base}-{n}"
+        return candidate
+
+    # -- products --------------------------------------------------------------------------
+    async def list_products(self, merchant_id: Optional[str] = None) -> Sequence[Product]:
+        async with self.store.read() as session:
+            query = select(Product).order_by(Product.created_at, Product.code)
+            if merchant_id:
+                query = query.where(Product.merchant_id == merchant_id)
+            return (await session.exec(query)).all()
+
+    async def product(self, ref: str) -> Product:
+        async with self.store.read() as session:
+            return await get_product(session, ref)
+
+    async def create_product(self, data: ProductInput) -> Product:
+        async with self.store.write() as session:
+            await get_merchant(session, data.merchant_id)
+            product_id = data.id or new_product_id()
+            code = data.code or product_id
+            if await session.get(Product, product_id) is not None:
+                raise Conflict(f"product {product_id!r} already exists", field="id")
+            clash = (await session.exec(select(Product).where(col(Product.code) == code))).first()
+            if clash is not None:
+                raise Conflict(f"product code {code!r} is already used by {clash.id}", field="code")
+            values = data.model_dump(exclude_none=True, exclude={"id", "code", "sku_code"})
+            product = Product(
+                id=product_id, code=code, sku_code=data.sku_code or new_sku_code(),
+                created_at=self.clock.now(), **values,
+            )
+            session.add(product)
+            return product
+
+    async def update_product(self, ref: str, patch: ProductPatch) -> Product:
+        async with self.store.write() as session:
+            product = await get_product(session, ref)
+            nullable = {"trial_days", "linear_unit"}
+            for name, value in patch.model_dump(exclude_unset=True).items():
+                if value is None and name not in nullable:
+                    raise InvalidInput(f"{name} cannot be null", field=name)
+                setattr(product, name, value)
+            session.add(product)
+            return product
+
+    async def delete_product(self, ref: str) -> None:
+        async with self.store.write() as session:
+            product = await get_product(session, ref)
+            used = (await session.exec(select(func.count()).select_from(Instance).where(Instance.product_id == product.id))).one()
+            if used:
+                raise Conflict(f"product {product.code!r} is used by {used} instances", field="product")
+            await session.delete(product)
+
+
+def _overrides(overrides: Optional[dict]) -> dict:
+    if not overrides:
+        return {}
+    return {name: value.model_dump(exclude_none=True) for name, value in overrides.items()}

@@ -1,0 +1,516 @@
+"""Orders and their effect on instances (PROTOCOL §4, §10).
+
+Every action validates the transition, records the marketplace-side change (which happens
+whatever the merchant answers, PROTOCOL §9 "Outcome"), and emits the callbacks to send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Awaitable, Callable, Optional, Sequence
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ..clock import Clock
+from ..delivery.outbox import cancel_open, enqueue
+from ..protocol.families import wire_call
+from ..store import Store
+from ..store.tables import Delivery, Instance, Merchant, Order, OrderLine, Product
+from . import lifecycle as lc
+from .callbacks import Callback, CallbackKind
+from .catalogue import get_merchant, get_product
+from .errors import Conflict, InvalidInput, NotFound
+from .ids import new_customer_id, new_order_id, order_line_id
+from .inputs import ConvertInput, OrderInput, RenewInput, UpgradeInput
+from .periods import expiry
+
+SyncCall = Callable[[int], Awaitable["SyncOutcome"]]
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """Result of a synchronous merchant call (changeInstanceCheck, manual queryInstance)."""
+
+    delivery_id: int
+    passed: bool
+    summary: str
+
+
+@dataclass
+class OrderFilter:
+    merchant_id: Optional[str] = None
+    order_type: Optional[str] = None
+    status: Optional[str] = None
+    instance_key: Optional[str] = None
+    limit: int = 100
+    offset: int = 0
+
+
+class Orders:
+    def __init__(self, store: Store, clock: Clock, wake: Callable[[], None], sync_call: SyncCall) -> None:
+        self.store = store
+        self.clock = clock
+        self._wake = wake
+        self._sync_call = sync_call
+
+    # -- reading ---------------------------------------------------------------------------
+    async def list(self, flt: OrderFilter) -> Sequence[Order]:
+        async with self.store.read() as session:
+            query = select(Order).order_by(col(Order.seq).desc())
+            for name in ("merchant_id", "order_type", "status", "instance_key"):
+                value = getattr(flt, name)
+                if value is not None:
+                    query = query.where(getattr(Order, name) == value)
+            return (await session.exec(query.offset(flt.offset).limit(flt.limit))).all()
+
+    async def get(self, order_id: str) -> tuple[Order, list[OrderLine]]:
+        async with self.store.read() as session:
+            order = await _get_order(session, order_id)
+            lines = (await session.exec(select(OrderLine).where(OrderLine.order_id == order_id))).all()
+            return order, list(lines)
+
+    async def instance(self, key: str) -> tuple[Instance, Product]:
+        async with self.store.read() as session:
+            instance = await _get_instance(session, key)
+            product = await session.get(Product, instance.product_id)
+            assert product is not None
+            return instance, product
+
+    async def list_instances(self, merchant_id: Optional[str] = None, state: Optional[str] = None) -> Sequence[Instance]:
+        async with self.store.read() as session:
+            query = select(Instance).order_by(col(Instance.created_at).desc(), col(Instance.key).desc())
+            if merchant_id:
+                query = query.where(Instance.merchant_id == merchant_id)
+            if state:
+                query = query.where(Instance.state == state)
+            return (await session.exec(query)).all()
+
+    # -- creating --------------------------------------------------------------------------
+    async def create(self, data: OrderInput) -> Order:
+        async with self.store.write() as session:
+            product = await get_product(session, data.product)
+            merchant = await get_merchant(session, product.merchant_id)
+            _require_emulated(merchant)
+            now = self.clock.now().replace(microsecond=0)
+            period_type, period_number = _purchase_period(product, data)
+            order = await self._new_order(
+                session, merchant, "TRIAL" if data.trial else "NEW", now, buyer=_buyer(data), test_flag=data.test_flag
+            )
+            expire_at = expiry(now, period_type, period_number, product.expiry_rounding) if period_type else None
+            line = self._line(order, product, now, period_type, period_number, data.linear_value, expire_at)
+            instance = Instance(
+                key=line.id, merchant_id=merchant.id, order_id=order.id, product_id=product.id,
+                linear_value=data.linear_value, state=lc.PENDING, trial=data.trial,
+                expire_at=expire_at, created_at=now,
+            )
+            lc.plan_next_event(instance, product)
+            order.instance_key = instance.key
+            session.add_all([order, line, instance])
+            await session.flush()
+            await enqueue(session, merchant, Callback(
+                CallbackKind.PURCHASE, instance.key, order.id, line.id, test_flag=data.test_flag,
+            ), now)
+        self._wake()
+        return order
+
+    async def renew(self, order_id: str, data: RenewInput) -> Order:
+        async with self.store.read() as session:
+            instance, product, merchant = await self._target(session, order_id)
+            self._check_renewable(instance, product)
+            target = await get_product(session, data.product) if data.product else product
+            changes = target.id != product.id or (
+                data.linear_value is not None and data.linear_value != instance.linear_value
+            )
+            if changes:
+                self._check_change(merchant, product, target)
+        if changes:
+            await self._ask_change(merchant, instance, target, data.linear_value)
+        async with self.store.write() as session:
+            instance, product, merchant = await self._target(session, order_id)
+            self._check_renewable(instance, product)
+            target = await get_product(session, data.product) if data.product else product
+            now = self.clock.now().replace(microsecond=0)
+            was_expired = lc.is_expired_frozen(instance)
+            assert instance.expire_at is not None and target.period_type is not None
+            previous = instance.expire_at
+            new_expiry = expiry(previous, target.period_type, data.period_number, target.expiry_rounding)
+            order = await self._new_order(session, merchant, "RENEWAL", now, related=instance.order_id,
+                                          instance_key=instance.key)
+            line = self._line(order, target, now, target.period_type, data.period_number,
+                              data.linear_value or instance.linear_value, new_expiry, previous)
+            session.add_all([order, line])
+            renewal = await enqueue(session, merchant, Callback(
+                CallbackKind.RENEWAL, instance.key, order.id, line.id, instance.instance_id,
+                expire_at=new_expiry, product_id=target.id if target.id != product.id else None,
+            ), now)
+            self._apply_new_expiry(instance, target, new_expiry, data.linear_value)
+            await self._unfreeze_if_recovered(session, merchant, instance, target, was_expired, now, renewal.id)
+            session.add(instance)
+        self._wake()
+        return order
+
+    async def convert_trial(self, order_id: str, data: ConvertInput) -> Order:
+        async with self.store.write() as session:
+            instance, product, merchant = await self._target(session, order_id)
+            if not instance.trial:
+                raise Conflict(f"instance {instance.key} is not a trial; renew it instead", field="trial")
+            lc.require_state(instance, "convert a trial", (lc.ACTIVE, lc.FROZEN))
+            lc.require_provisioned(instance, "convert a trial")
+            target = await get_product(session, data.product) if data.product else product
+            lc.require_periodic(target, "be bought after a trial")
+            if target.merchant_id != merchant.id:
+                raise InvalidInput("the formal product must belong to the same merchant", field="product")
+            now = self.clock.now().replace(microsecond=0)
+            was_expired = lc.is_expired_frozen(instance)
+            assert target.period_type is not None
+            new_expiry = expiry(now, target.period_type, data.period_number, target.expiry_rounding)
+            order = await self._new_order(session, merchant, "TRIAL_TO_FORMAL", now, related=instance.order_id,
+                                          instance_key=instance.key)
+            line = self._line(order, target, now, target.period_type, data.period_number,
+                              instance.linear_value, new_expiry, instance.expire_at)
+            session.add_all([order, line])
+            refresh = await enqueue(session, merchant, Callback(
+                CallbackKind.TRIAL_TO_FORMAL, instance.key, order.id, line.id, instance.instance_id,
+                expire_at=new_expiry, product_id=target.id if target.id != product.id else None,
+            ), now)
+            instance.trial = False
+            self._apply_new_expiry(instance, target, new_expiry, None)
+            await self._unfreeze_if_recovered(session, merchant, instance, target, was_expired, now, refresh.id)
+            session.add(instance)
+        self._wake()
+        return order
+
+    async def upgrade(self, order_id: str, data: UpgradeInput) -> Order:
+        async with self.store.write() as session:
+            instance, product, merchant = await self._target(session, order_id)
+            lc.require_periodic(product, "be upgraded")
+            if not product.upgradable:
+                raise Conflict(f"product {product.code} does not allow upgrades (upgradable is false)",
+                               field="upgradable")
+            lc.require_state(instance, "upgrade", (lc.ACTIVE,))
+            lc.require_provisioned(instance, "upgrade")
+            target = await get_product(session, data.product) if data.product else product
+            lc.require_periodic(target, "be the target of an upgrade")
+            if target.merchant_id != merchant.id:
+                raise InvalidInput("the upgrade target must belong to the same merchant", field="product")
+            if target.id == product.id and data.linear_value in (None, instance.linear_value):
+                raise InvalidInput("the upgrade changes nothing: give another product or linear_value",
+                                   field="product")
+            now = self.clock.now().replace(microsecond=0)
+            order = await self._new_order(session, merchant, "CHANGE", now, related=instance.order_id,
+                                          instance_key=instance.key)
+            linear = data.linear_value or instance.linear_value
+            line = self._line(order, target, now, target.period_type, None, linear, instance.expire_at)
+            session.add_all([order, line])
+            await enqueue(session, merchant, Callback(
+                CallbackKind.UPGRADE, instance.key, order.id, line.id, instance.instance_id,
+            ), now)
+            instance.product_id, instance.linear_value = target.id, linear
+            session.add(instance)
+        self._wake()
+        return order
+
+    async def unsubscribe(self, order_id: str) -> Order:
+        """Unsubscribe a renewal period (renewal order) or the whole purchase (any other order)."""
+        async with self.store.write() as session:
+            order = await _get_order(session, order_id)
+            if order.order_type == "RENEWAL":
+                result = await self._unsubscribe_renewal(session, order)
+            elif order.order_type == "UNSUBSCRIBE":
+                raise Conflict(f"order {order_id} is itself an unsubscription", field="order_type")
+            else:
+                result = await self._unsubscribe_instance(session, order)
+        self._wake()
+        return result
+
+    async def freeze(self, order_id: str) -> Instance:
+        async with self.store.write() as session:
+            instance, product, merchant = await self._target(session, order_id)
+            lc.require_state(instance, "freeze", (lc.ACTIVE,))
+            lc.require_provisioned(instance, "freeze")
+            now = self.clock.now()
+            instance.state, instance.frozen_reason = lc.FROZEN, "manual"
+            await cancel_open(session, instance.key, now, "superseded by a FREEZE",
+                              ("updateInstanceStatus",), {"status": "UNFREEZE"})
+            await enqueue(session, merchant, Callback(CallbackKind.FREEZE, instance.key,
+                                                      instance_id=instance.instance_id), now)
+            session.add(instance)
+        self._wake()
+        return instance
+
+    async def unfreeze(self, order_id: str) -> Instance:
+        async with self.store.write() as session:
+            instance, product, merchant = await self._target(session, order_id)
+            lc.require_state(instance, "unfreeze", (lc.FROZEN,))
+            if instance.frozen_reason == "expired":
+                raise Conflict(f"instance {instance.key} is frozen because it expired; renew it to unfreeze it",
+                               field="state")
+            lc.require_provisioned(instance, "unfreeze")
+            now = self.clock.now()
+            instance.state, instance.frozen_reason = lc.ACTIVE, None
+            await cancel_open(session, instance.key, now, "superseded by an UNFREEZE",
+                              ("updateInstanceStatus",), {"status": "FREEZE"})
+            await enqueue(session, merchant, Callback(CallbackKind.UNFREEZE, instance.key,
+                                                      instance_id=instance.instance_id), now)
+            session.add(instance)
+        self._wake()
+        return instance
+
+    async def release(self, order_id: str) -> Instance:
+        async with self.store.write() as session:
+            instance, product, merchant = await self._target(session, order_id)
+            lc.require_state(instance, "release", (lc.PENDING, lc.ACTIVE, lc.FROZEN))
+            await self._release(session, merchant, instance, self.clock.now(), None)
+        self._wake()
+        return instance
+
+    async def query_instance(self, order_id: str) -> SyncOutcome:
+        """Send one queryInstance now ("view resource details", PROTOCOL §4 R5)."""
+        async with self.store.write() as session:
+            instance, _product, merchant = await self._target(session, order_id)
+            lc.require_provisioned(instance, "query the instance")
+            delivery = await enqueue(session, merchant, Callback(
+                CallbackKind.QUERY, instance.key, instance_id=instance.instance_id), self.clock.now())
+            delivery.next_attempt_at = None  # run below, not by the scheduler
+        return await self._sync_call(_id(delivery))
+
+    # -- clock-driven transitions ----------------------------------------------------------
+    async def due_instance_keys(self, now: datetime) -> list[tuple[datetime, str]]:
+        async with self.store.read() as session:
+            rows = await session.exec(
+                select(Instance.next_event_at, Instance.key)
+                .where(col(Instance.next_event_at).is_not(None), col(Instance.next_event_at) <= now)
+                .order_by(col(Instance.next_event_at))
+            )
+            return [(at, key) for at, key in rows.all() if at is not None]
+
+    async def next_event_time(self) -> Optional[datetime]:
+        async with self.store.read() as session:
+            return (await session.exec(select(func.min(Instance.next_event_at)))).one()
+
+    async def fire_due(self, key: str) -> None:
+        """Apply the instance's due transition: expiry (FREEZE) or end of retention (release)."""
+        async with self.store.write() as session:
+            instance = await _get_instance(session, key)
+            now = self.clock.now()
+            if instance.next_event_at is None or instance.next_event_at > now:
+                return
+            product = await session.get(Product, instance.product_id)
+            merchant = await session.get(Merchant, instance.merchant_id)
+            assert product is not None and merchant is not None
+            if instance.next_event == "expire":
+                await self._expire(session, merchant, instance, product, now)
+            elif instance.next_event == "release":
+                await self._release(session, merchant, instance, now, None)
+        self._wake()
+
+    # -- internals -------------------------------------------------------------------------
+    async def _expire(self, session: AsyncSession, merchant: Merchant, instance: Instance,
+                      product: Product, now: datetime) -> None:
+        already_frozen = instance.state == lc.FROZEN
+        instance.state, instance.frozen_reason = lc.FROZEN, "expired"
+        lc.plan_next_event(instance, product)
+        session.add(instance)
+        if not already_frozen and instance.instance_id is not None:
+            await cancel_open(session, instance.key, now, "superseded by a FREEZE",
+                              ("updateInstanceStatus",), {"status": "UNFREEZE"})
+            await enqueue(session, merchant, Callback(CallbackKind.FREEZE, instance.key,
+                                                      instance_id=instance.instance_id), now)
+
+    async def _release(self, session: AsyncSession, merchant: Merchant, instance: Instance,
+                       now: datetime, unsubscription: Optional[Order]) -> None:
+        await cancel_open(session, instance.key, now, "cancelled: the instance was released")
+        instance.state, instance.frozen_reason = lc.RELEASED, None
+        instance.next_event, instance.next_event_at, instance.released_at = None, None, now
+        session.add(instance)
+        if instance.instance_id is None:
+            return  # nothing to release on the merchant side (PROTOCOL §4 R8)
+        order_id = unsubscription.id if unsubscription else None
+        await enqueue(session, merchant, Callback(
+            CallbackKind.RELEASE, instance.key, order_id, order_line_id(order_id) if order_id else None,
+            instance.instance_id,
+        ), now)
+
+    async def _unsubscribe_instance(self, session: AsyncSession, order: Order) -> Order:
+        instance = await _get_instance(session, order.instance_key or "")
+        lc.require_state(instance, "unsubscribe", (lc.PENDING, lc.ACTIVE, lc.FROZEN))
+        merchant = await get_merchant(session, instance.merchant_id)
+        product = await get_product(session, instance.product_id)
+        now = self.clock.now().replace(microsecond=0)
+        unsubscription = await self._new_order(session, merchant, "UNSUBSCRIBE", now, related=order.id,
+                                               instance_key=instance.key)
+        line = self._line(unsubscription, product, now, None, None, instance.linear_value, None)
+        session.add_all([unsubscription, line])
+        await session.flush()
+        origin = await _get_order(session, instance.order_id)
+        origin.status = "unsubscribed"
+        session.add(origin)
+        await self._release(session, merchant, instance, now, unsubscription)
+        return unsubscription
+
+    async def _unsubscribe_renewal(self, session: AsyncSession, renewal: Order) -> Order:
+        if renewal.status == "unsubscribed":
+            raise Conflict(f"renewal order {renewal.id} is already unsubscribed", field="status")
+        instance = await _get_instance(session, renewal.instance_key or "")
+        lc.require_state(instance, "unsubscribe a renewal period", (lc.ACTIVE, lc.FROZEN))
+        latest = (await session.exec(
+            select(Order).where(Order.instance_key == instance.key, Order.order_type == "RENEWAL",
+                                Order.status != "unsubscribed").order_by(col(Order.seq).desc())
+        )).first()
+        if latest is None or latest.id != renewal.id:
+            raise Conflict(
+                f"only the latest renewal of instance {instance.key} can be unsubscribed"
+                + (f" (that is {latest.id})" if latest else ""), field="order_id")
+        line = (await session.exec(select(OrderLine).where(OrderLine.order_id == renewal.id))).one()
+        merchant = await get_merchant(session, instance.merchant_id)
+        product = await get_product(session, instance.product_id)
+        now = self.clock.now()
+        instance.expire_at = line.previous_expire_at  # an expired instance's release moves with it
+        lc.plan_next_event(instance, product)
+        renewal.status = "unsubscribed"
+        session.add_all([instance, renewal])
+        await enqueue(session, merchant, Callback(
+            CallbackKind.UNSUBSCRIBE_RENEWAL, instance.key, renewal.id, line.id, instance.instance_id,
+            expire_at=instance.expire_at,
+        ), now)
+        return renewal
+
+    def _apply_new_expiry(self, instance: Instance, product: Product, new_expiry: datetime,
+                          linear_value: Optional[int]) -> None:
+        instance.expire_at = new_expiry
+        instance.product_id = product.id
+        if linear_value is not None:
+            instance.linear_value = linear_value
+        lc.plan_next_event(instance, product)
+
+    async def _unfreeze_if_recovered(self, session: AsyncSession, merchant: Merchant, instance: Instance,
+                                     product: Product, was_expired: bool, now: datetime, after: int) -> None:
+        """A renewal in grace or retention unfreezes once its own call has finished (PROTOCOL §10)."""
+        if not was_expired or instance.expire_at is None or instance.expire_at <= now:
+            lc.plan_next_event(instance, product)
+            return
+        instance.state, instance.frozen_reason = lc.ACTIVE, None
+        lc.plan_next_event(instance, product)
+        await enqueue(session, merchant, Callback(CallbackKind.UNFREEZE, instance.key,
+                                                  instance_id=instance.instance_id), now, blocked_by=after)
+
+    def _check_renewable(self, instance: Instance, product: Product) -> None:
+        lc.require_periodic(product, "be renewed")
+        if instance.trial:
+            raise Conflict(f"instance {instance.key} is a trial; convert it to a formal order instead of renewing",
+                           field="trial")
+        lc.require_state(instance, "renew", (lc.ACTIVE, lc.FROZEN))
+        lc.require_provisioned(instance, "renew")
+
+    @staticmethod
+    def _check_change(merchant: Merchant, product: Product, target: Product) -> None:
+        if not product.allows_change:
+            raise Conflict(f"product {product.code} does not allow a spec change at renewal (allows_change is false)",
+                           field="allows_change")
+        lc.require_periodic(target, "be the target of a renewal")
+        if target.merchant_id != merchant.id:
+            raise InvalidInput("the renewal target must belong to the same merchant", field="product")
+
+    async def _ask_change(self, merchant: Merchant, instance: Instance, target: Product,
+                          linear_value: Optional[int]) -> None:
+        async with self.store.write() as session:
+            delivery = await enqueue(session, merchant, Callback(
+                CallbackKind.CHANGE_CHECK, instance.key, instance_id=instance.instance_id,
+                product_id=target.id, sku_code=target.sku_code, linear_value=linear_value or instance.linear_value,
+            ), self.clock.now())
+            delivery.next_attempt_at = None
+        outcome = await self._sync_call(_id(delivery))
+        if not outcome.passed:
+            raise Conflict(
+                f"the merchant refused the change (changeInstanceCheck, delivery {outcome.delivery_id}): "
+                f"{outcome.summary}", field="product")
+
+    async def _target(self, session: AsyncSession, order_id: str) -> tuple[Instance, Product, Merchant]:
+        order = await _get_order(session, order_id)
+        if order.instance_key is None:
+            raise Conflict(f"order {order_id} has no instance", field="order_id")
+        instance = await _get_instance(session, order.instance_key)
+        product = await get_product(session, instance.product_id)
+        merchant = await get_merchant(session, instance.merchant_id)
+        _require_emulated(merchant)
+        return instance, product, merchant
+
+    async def _new_order(self, session: AsyncSession, merchant: Merchant, order_type: str, now: datetime,
+                         buyer: Optional[dict] = None, related: Optional[str] = None,
+                         instance_key: Optional[str] = None, test_flag: str = "0") -> Order:
+        seq = ((await session.exec(select(func.max(Order.seq)))).one() or 0) + 1
+        order_id = new_order_id(now)
+        while await session.get(Order, order_id) is not None:
+            order_id = new_order_id(now)
+        if buyer is None and related is not None:
+            origin = await session.get(Order, related)
+            buyer = origin.buyer if origin else None
+        return Order(id=order_id, merchant_id=merchant.id, order_type=order_type, status="paid",
+                     instance_key=instance_key, related_order_id=related, buyer=buyer or _buyer(None),
+                     test_flag=test_flag, created_at=now, seq=seq)
+
+    @staticmethod
+    def _line(order: Order, product: Product, now: datetime, period_type: Optional[str],
+              period_number: Optional[int], linear_value: Optional[int], expire_at: Optional[datetime],
+              previous_expire_at: Optional[datetime] = None) -> OrderLine:
+        amount = Decimal(product.price) * (period_number or 1)
+        return OrderLine(
+            id=order_line_id(order.id), order_id=order.id, product_id=product.id, sku_code=product.sku_code,
+            charging_mode=product.charging_mode, period_type=period_type, period_number=period_number,
+            linear_value=linear_value, amount=str(amount), expire_at=expire_at,
+            previous_expire_at=previous_expire_at,
+        )
+
+
+def _require_emulated(merchant: Merchant) -> None:
+    wire_call(merchant.family, Callback(CallbackKind.PURCHASE, ""))  # raises Conflict if not emulated
+
+
+def _purchase_period(product: Product, data: OrderInput) -> tuple[Optional[str], Optional[int]]:
+    if data.trial:
+        if not product.trial_days:
+            raise Conflict(f"product {product.code} offers no trial (trial_days is not set)", field="trial")
+        if data.period_number is not None:
+            raise InvalidInput("a trial lasts the product's trial_days; leave period_number out", field="period_number")
+        return "day", product.trial_days
+    if product.charging_mode != "PERIOD":
+        if data.period_number is not None:
+            raise InvalidInput(f"period_number must be empty for a {product.charging_mode} product",
+                               field="period_number")
+        return None, None
+    return product.period_type, data.period_number or 1
+
+
+def _buyer(data: Optional[OrderInput]) -> dict:
+    given = data.buyer.model_dump(exclude_none=True) if data and data.buyer else {}
+    customer_id = given.get("customer_id") or new_customer_id()
+    return {
+        "customer_id": customer_id,
+        "customer_name": given.get("customer_name", "mock_user_" + customer_id[:6]),
+        "customer_real_name": given.get("customer_real_name"),
+        "customer_type": given.get("customer_type", 0),
+        "mobile_phone": given.get("mobile_phone"),
+        "email": given.get("email"),
+    }
+
+
+def _id(delivery: Delivery) -> int:
+    assert delivery.id is not None
+    return delivery.id
+
+
+async def _get_order(session: AsyncSession, order_id: str) -> Order:
+    order = await session.get(Order, order_id)
+    if order is None:
+        raise NotFound(f"order {order_id!r} does not exist", field="order_id")
+    return order
+
+
+async def _get_instance(session: AsyncSession, key: str) -> Instance:
+    instance = await session.get(Instance, key)
+    if instance is None:
+        raise NotFound(f"instance {key!r} does not exist", field="instance")
+    return instance

@@ -1,0 +1,88 @@
+"""How the marketplace reacts when a delivery finishes (PROTOCOL §9 "Outcome when exhausted")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ..delivery.outbox import enqueue
+from ..store.tables import Delivery, Instance, Merchant, Order
+from . import lifecycle as lc
+from .callbacks import Callback, CallbackKind
+
+
+async def react(name: str, session: AsyncSession, delivery: Delivery, instance_id: Optional[str],
+                now: datetime) -> None:
+    instance = await session.get(Instance, delivery.instance_key) if delivery.instance_key else None
+    if instance is None:
+        return
+    handler = _REACTIONS[name]
+    await handler(session, delivery, instance, instance_id, now)
+    session.add(instance)
+
+
+async def _purchase_delivered(session: AsyncSession, delivery: Delivery, instance: Instance,
+                              instance_id: Optional[str], now: datetime) -> None:
+    if instance.instance_id is not None or instance_id is None:
+        return  # a resend of an acknowledged purchase changes nothing
+    instance.instance_id = instance_id
+    merchant = await session.get(Merchant, instance.merchant_id)
+    order = await session.get(Order, instance.order_id)
+    assert merchant is not None and order is not None
+    if order.status == "paid":
+        order.status = "delivered"
+        session.add(order)
+    if instance.state == lc.PENDING:
+        instance.state = lc.ACTIVE
+    elif instance.state == lc.FROZEN:
+        # It expired while newInstance was still being retried: tell the merchant now.
+        await enqueue(session, merchant, Callback(CallbackKind.FREEZE, instance.key, instance_id=instance_id), now)
+    if instance.state not in lc.ENDED:
+        await enqueue(session, merchant, Callback(
+            CallbackKind.READINESS_POLL, instance.key, instance_id=instance_id, test_flag=delivery.test_flag or "0",
+        ), now)
+
+
+async def _purchase_exhausted(session: AsyncSession, delivery: Delivery, instance: Instance,
+                              instance_id: Optional[str], now: datetime) -> None:
+    merchant = await session.get(Merchant, instance.merchant_id)
+    assert merchant is not None
+    if merchant.purchase_on_exhaust == "hold" or instance.instance_id is not None:
+        return  # the order waits for a manual restart
+    order = await session.get(Order, instance.order_id)
+    if order is not None:
+        order.status = "failed"
+        session.add(order)
+    instance.state, instance.frozen_reason = lc.FAILED, None
+    instance.next_event, instance.next_event_at = None, None
+    delivery.note = "the purchase was never delivered: the order failed and was unsubscribed automatically"
+
+
+async def _instance_ready(session: AsyncSession, delivery: Delivery, instance: Instance,
+                          instance_id: Optional[str], now: datetime) -> None:
+    instance.ready = True
+
+
+async def _never_ready(session: AsyncSession, delivery: Delivery, instance: Instance,
+                      instance_id: Optional[str], now: datetime) -> None:
+    delivery.note = "instance never reported ready: queryInstance polling ended without instance info (PROTOCOL §9)"
+
+
+_REACTIONS = {
+    "purchase_delivered": _purchase_delivered,
+    "purchase_exhausted": _purchase_exhausted,
+    "instance_ready": _instance_ready,
+    "never_ready": _never_ready,
+}
+
+
+def restart_refusal(delivery: Delivery, order: Optional[Order]) -> Optional[str]:
+    """Why a manual restart is not allowed, or None."""
+    if delivery.status == "cancelled":
+        return f"delivery {delivery.id} was cancelled ({delivery.note or 'superseded'}); it cannot be restarted"
+    if delivery.on_exhaust == "purchase_exhausted" and order is not None and order.status == "failed":
+        return (f"order {order.id} failed and was unsubscribed automatically when newInstance was exhausted; "
+                "set the merchant's purchase_on_exhaust to 'hold' to keep such orders restartable (PROTOCOL §9)")
+    return None

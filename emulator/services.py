@@ -1,0 +1,201 @@
+"""The service layer: one object that every way in (control API, console, fixture) calls."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Optional
+
+from sqlmodel import select
+
+from .clock import Clock, ClockError, ClockMode, ClockState, wall_now
+from .delivery.dispatcher import Dispatcher, Outcome
+from .delivery.scheduler import Scheduler
+from .delivery.service import Deliveries
+from .marketplace.catalogue import Catalogue
+from .marketplace.inputs import MerchantInput, ProductInput
+from .marketplace.orders import Orders, SyncOutcome
+from .marketplace.reactions import react
+from .settings import Settings
+from .store import Store
+from .store.tables import ClockRow, Merchant
+
+log = logging.getLogger(__name__)
+
+BUILTIN_STUB_URL = "builtin:demo-merchant"
+
+
+class Services:
+    def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.dispatcher = Dispatcher(store, clock, react, timeout_s=settings.callback_timeout)
+        self.orders = Orders(store, clock, self._wake, self._sync_call)
+        self.scheduler = Scheduler(
+            store, clock, self.dispatcher,
+            due_instances=self.orders.due_instance_keys,
+            next_instance_event=self.orders.next_event_time,
+            fire_instance=self.orders.fire_due,
+        )
+        self.catalogue = Catalogue(store, clock)
+        self.deliveries = Deliveries(store, clock, self._wake)
+        self.demo_merchant_url: Optional[str] = None
+        self.ready = False
+        self._clock_saves: set[asyncio.Task[None]] = set()
+        clock.on_change(self._persist_clock_later)
+
+    @classmethod
+    async def open(cls, settings: Settings) -> "Services":
+        store = await Store.open(settings.database)
+        clock = await _load_clock(store, settings)
+        services = cls(settings, store, clock)
+        await services.save_clock()
+        return services
+
+    async def start(self, base_url: str) -> None:
+        """Begin work once the server is bound: seed, fix the demo URL, recover, schedule."""
+        if self.settings.demo_merchant and not self.settings.merchant_url:
+            self.demo_merchant_url = base_url.rstrip("/") + "/demo-merchant/produce"
+        await self._seed_if_empty()
+        await self._point_builtin_merchants()
+        interrupted = await self.dispatcher.recover()
+        if interrupted:
+            log.warning("%d attempt(s) were interrupted by a stop; their slots are sent again", interrupted)
+        await self.dispatcher.start()
+        await self.scheduler.start()
+        self.ready = True
+
+    async def close(self) -> None:
+        self.ready = False
+        await self.scheduler.stop()
+        await self.dispatcher.close()
+        await self.save_clock()
+        await self.store.close()
+
+    # -- clock -----------------------------------------------------------------------------
+    async def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ClockError("the clock cannot move backwards")
+        moment = await self.scheduler.advance(delta)
+        await self.save_clock()
+        return moment
+
+    async def jump_to(self, moment: datetime) -> datetime:
+        if moment < self.clock.now():
+            raise ClockError(f"the clock cannot move backwards (it is {self.clock.now().isoformat()})")
+        result = await self.scheduler.jump_to(moment)
+        await self.save_clock()
+        return result
+
+    async def set_clock_mode(self, mode: str, speed: Optional[float]) -> None:
+        self.clock.set_mode(mode, speed)
+        await self.save_clock()
+
+    async def settle(self) -> None:
+        await self.scheduler.settle()
+
+    async def save_clock(self) -> None:
+        state = self.clock.state
+        async with self.store.write() as session:
+            row = await session.get(ClockRow, 1) or ClockRow(id=1, mode=state.mode, speed=state.speed,
+                                                              anchor_emulated=state.anchor_emulated,
+                                                              anchor_wall=state.anchor_wall)
+            row.mode, row.speed = state.mode.value, state.speed
+            row.anchor_emulated, row.anchor_wall = state.anchor_emulated, state.anchor_wall
+            session.add(row)
+
+    def _persist_clock_later(self, _state: ClockState) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(self.save_clock())
+        except RuntimeError:
+            return
+        self._clock_saves.add(task)
+        task.add_done_callback(self._clock_saves.discard)
+
+    # -- reset -----------------------------------------------------------------------------
+    async def reset(self, seed: bool = True) -> None:
+        """Forget every merchant, order and delivery; restart the clock; reload the demo data."""
+        async with self.scheduler._lock:
+            await self.store.wipe()
+            fresh = _fresh_clock_state(self.settings)
+            self.clock._set(fresh)  # same Clock object: every holder sees the new time
+            await self.save_clock()
+            if seed:
+                await self._seed_if_empty()
+                await self._point_builtin_merchants()
+
+    # -- internals -------------------------------------------------------------------------
+    def _wake(self) -> None:
+        self.scheduler.wake()
+
+    async def _sync_call(self, delivery_id: int) -> SyncOutcome:
+        outcome: Optional[Outcome] = await self.dispatcher.attempt(delivery_id)
+        if outcome is None:
+            return SyncOutcome(delivery_id, False, "the call could not be sent")
+        return SyncOutcome(delivery_id, outcome.passed, outcome.summary)
+
+    async def _seed_if_empty(self) -> None:
+        async with self.store.read() as session:
+            if (await session.exec(select(Merchant))).first() is not None:
+                return
+        if not self.settings.seed_demo:
+            return
+        path = Path(self.settings.fixtures_dir) / "demo-catalogue.json"
+        if not path.exists():
+            log.warning("no demo catalogue at %s; starting empty", path)
+            return
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for raw in data.get("merchants", []):
+            merchant = MerchantInput(**{**raw, "production_url": raw["production_url"].replace(
+                BUILTIN_STUB_URL, "http://builtin.invalid/demo-merchant/produce")})
+            created = await self.catalogue.create_merchant(merchant)
+            if raw["production_url"] == BUILTIN_STUB_URL:
+                await self._mark_builtin(created.id)
+        for raw in data.get("products", []):
+            await self.catalogue.create_product(ProductInput(**raw))
+
+    async def _mark_builtin(self, merchant_id: str) -> None:
+        async with self.store.write() as session:
+            merchant = await session.get(Merchant, merchant_id)
+            assert merchant is not None
+            merchant.builtin_stub = True
+            session.add(merchant)
+
+    async def _point_builtin_merchants(self) -> None:
+        """Built-in merchants follow the demo stub's URL, or the configured real merchant URL."""
+        url, key = self.demo_merchant_url, None
+        if self.settings.merchant_url:
+            url, key = self.settings.merchant_url, self.settings.merchant_key
+        if url is None:
+            return
+        async with self.store.write() as session:
+            for merchant in (await session.exec(select(Merchant).where(Merchant.builtin_stub == True))).all():  # noqa: E712
+                merchant.production_url = url
+                if key:
+                    merchant.access_key = key
+                if self.settings.merchant_url:
+                    merchant.builtin_stub = False  # now a real merchant: leave it alone from here on
+                session.add(merchant)
+
+
+def _fresh_clock_state(settings: Settings) -> ClockState:
+    return Clock.start(settings.clock_mode, settings.clock_speed, settings.clock_start).state
+
+
+async def _load_clock(store: Store, settings: Settings) -> Clock:
+    """Resume the stored clock (time never goes back across restarts), else start a new one."""
+    async with store.read() as session:
+        row = await session.get(ClockRow, 1)
+    if row is None:
+        return Clock(_fresh_clock_state(settings))
+    clock = Clock(ClockState(ClockMode(row.mode), row.speed, row.anchor_emulated, row.anchor_wall))
+    if clock.mode.value != settings.clock_mode or (settings.clock_mode == "scaled" and row.speed != settings.clock_speed):
+        clock.set_mode(settings.clock_mode, settings.clock_speed)
+    return clock
+
+
+__all__ = ["Services", "ClockError", "wall_now"]

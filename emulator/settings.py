@@ -1,0 +1,119 @@
+"""One typed settings object, read from environment variables and an optional TOML file.
+
+Precedence: built-in defaults < TOML file (``KOOGALLERY_CONFIG`` or ``--config``) < environment
+variables < command-line flags. Every value is validated at start; a bad value stops the
+server with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "KOOGALLERY_"
+REPO_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+class SettingsError(Exception):
+    """Raised when the configuration is invalid; the message names each offending setting."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    database: str = Field(
+        "koogallery-sandbox.db",
+        description="SQLite file path, ':memory:' for a throw-away store, or a SQLAlchemy URL.",
+    )
+    clock_mode: Literal["real", "scaled", "manual"] = "real"
+    clock_speed: float = Field(1.0, gt=0, le=10_000_000)
+    clock_start: datetime | None = None
+    callback_timeout: float = Field(5.0, gt=0, le=120, description="Seconds per attempt (PROTOCOL §1).")
+    demo_merchant: bool = True
+    merchant_url: str | None = None
+    merchant_key: str | None = None
+    fixtures_dir: Path = REPO_FIXTURES
+    seed_demo: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("clock_start")
+    @classmethod
+    def _naive_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    @field_validator("merchant_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+def _env_values(environ: Mapping[str, str]) -> dict[str, str]:
+    names = Settings.model_fields.keys()
+    values: dict[str, str] = {}
+    for name in names:
+        key = ENV_PREFIX + name.upper()
+        if key in environ and environ[key] != "":
+            values[name] = environ[key]
+    return values
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    return data.get("koogallery", data)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build validated settings; raise SettingsError with one line per bad setting."""
+    environ = os.environ if environ is None else environ
+    config_file = config_file or environ.get(ENV_PREFIX + "CONFIG")
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    if config_file:
+        for key, value in _read_toml(Path(config_file)).items():
+            merged[key] = value
+            sources[key] = f"{key} in {config_file}"
+    for key, value in _env_values(environ).items():
+        merged[key] = value
+        sources[key] = ENV_PREFIX + key.upper()
+    for key, value in overrides.items():
+        if value is not None:
+            merged[key] = value
+            sources[key] = f"--{key.replace('_', '-')}"
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "settings"
+            where = sources.get(name, ENV_PREFIX + name.upper())
+            if error["type"] == "extra_forbidden":
+                lines.append(f"{where}: unknown setting")
+            else:
+                lines.append(f"{where}: {error['msg']} (got {error.get('input')!r})")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,91 @@
+"""Engine and session handling.
+
+Writes are serialised through one asyncio lock per process: SQLite allows a single writer, and
+taking the lock in-process avoids "database is locked" upgrades between concurrent sessions.
+Reads run freely (WAL mode).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+import asyncio
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from . import tables  # noqa: F401  (registers the tables)
+
+
+def database_url(database: str) -> tuple[str, Path | None]:
+    """Map the ``database`` setting to a SQLAlchemy URL; ':memory:' becomes a temporary file."""
+    if "://" in database:
+        return database, None
+    if database in (":memory:", ""):
+        scratch = Path(tempfile.mkdtemp(prefix="koogallery-"))
+        return f"sqlite+aiosqlite:///{scratch / 'store.db'}", scratch
+    return f"sqlite+aiosqlite:///{Path(database).expanduser().resolve()}", None
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine, scratch_dir: Path | None = None) -> None:
+        self.engine = engine
+        self._scratch_dir = scratch_dir
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, database: str) -> "Store":
+        url, scratch = database_url(database)
+        is_sqlite = url.startswith("sqlite")
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30} if is_sqlite else {}, pool_pre_ping=not is_sqlite
+        )
+        if is_sqlite:
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        store = cls(engine, scratch)
+        async with engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+        if self._scratch_dir is not None:
+            shutil.rmtree(self._scratch_dir, ignore_errors=True)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session whose changes are committed on success and rolled back on error."""
+        async with self._write_lock:
+            async with AsyncSession(self.engine, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    raise
+
+    async def wipe(self) -> None:
+        """Delete every row (reset), keeping the schema."""
+        async with self._write_lock:
+            async with self.engine.begin() as conn:
+                for table in reversed(SQLModel.metadata.sorted_tables):
+                    await conn.execute(table.delete())
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,170 @@
+"""SQLModel tables. Times are naive UTC; "emulated" times come from the emulator clock.
+
+The tables hold state only; the rules that change it live in ``emulator.marketplace`` and
+``emulator.delivery``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import NaiveDatetime
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _json(**kwargs: Any) -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False), **kwargs)
+
+
+def _json_list() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Merchant(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    production_url: str
+    access_key: str
+    family: str = "saas_v2_slim"
+    kit_key: Optional[str] = None
+    signature_hex_case: str = "upper"
+    content_type: str = "application/json;charset=utf8"
+    purchase_on_exhaust: str = "unsubscribe"
+    retry_overrides: dict = _json()
+    builtin_stub: bool = False  # points at the built-in demo merchant; its URL follows the bound port
+    created_at: NaiveDatetime
+
+
+class Product(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)  # the marketplace productId
+    code: str = Field(index=True, unique=True, max_length=64)  # a friendly handle
+    merchant_id: str = Field(foreign_key="merchant.id", index=True)
+    sku_code: str = Field(max_length=64)
+    name: str
+    charging_mode: str  # PERIOD | ONE_TIME | ON_DEMAND
+    period_type: Optional[str] = None  # hour | day | month | year for PERIOD
+    trial_days: Optional[int] = None
+    upgradable: bool = False
+    allows_change: bool = False
+    linear_unit: Optional[str] = None
+    price: str = "0"
+    grace_days: int = 15
+    retention_days: int = 15
+    expiry_rounding: str = "none"  # none | end_of_day_gmt8
+    created_at: NaiveDatetime
+
+
+class Order(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    merchant_id: str = Field(foreign_key="merchant.id", index=True)
+    order_type: str  # NEW | TRIAL | TRIAL_TO_FORMAL | RENEWAL | CHANGE | UNSUBSCRIBE
+    status: str  # paid | delivered | failed | unsubscribed | cancelled
+    instance_key: Optional[str] = Field(default=None, index=True)
+    related_order_id: Optional[str] = None
+    buyer: dict = _json()
+    test_flag: str = "0"
+    created_at: NaiveDatetime
+    seq: Optional[int] = Field(default=None, index=True)
+
+
+class OrderLine(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(foreign_key="order.id", index=True)
+    product_id: str = Field(foreign_key="product.id")
+    sku_code: str
+    charging_mode: str
+    period_type: Optional[str] = None
+    period_number: Optional[int] = None
+    linear_value: Optional[int] = None
+    amount: str = "0"
+    previous_expire_at: Optional[NaiveDatetime] = None
+    expire_at: Optional[NaiveDatetime] = None
+
+
+class Instance(SQLModel, table=True):
+    """A purchased resource, keyed by the order line of its new purchase."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    merchant_id: str = Field(foreign_key="merchant.id", index=True)
+    order_id: str = Field(index=True)
+    product_id: str = Field(foreign_key="product.id")
+    linear_value: Optional[int] = None
+    state: str  # pending | active | frozen | released | failed
+    frozen_reason: Optional[str] = None  # expired | manual
+    trial: bool = False
+    instance_id: Optional[str] = Field(default=None, max_length=128)  # returned by the merchant
+    expire_at: Optional[NaiveDatetime] = None
+    next_event: Optional[str] = None  # expire | release
+    next_event_at: Optional[NaiveDatetime] = Field(default=None, index=True)
+    ready: bool = False
+    created_at: NaiveDatetime
+    released_at: Optional[NaiveDatetime] = None
+
+    __table_args__ = (Index("ix_instance_merchant_instance_id", "merchant_id", "instance_id"),)
+
+
+class Delivery(SQLModel, table=True):
+    """One logical callback with its retry schedule (PROTOCOL §9)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: str = Field(foreign_key="merchant.id", index=True)
+    instance_key: Optional[str] = Field(default=None, index=True)
+    order_id: Optional[str] = Field(default=None, index=True)
+    activity: str
+    policy: str
+    params: dict = _json()
+    test_flag: Optional[str] = "0"
+    status: str = Field(index=True)  # scheduled | waiting | succeeded | exhausted | cancelled
+    schedule_start: NaiveDatetime
+    first_delay_s: int = 0
+    interval_s: int = 0
+    slots_total: int = 1
+    slots_used: int = 0
+    manual_pending: int = 0
+    next_attempt_at: Optional[NaiveDatetime] = Field(default=None, index=True)
+    blocked_by: Optional[int] = Field(default=None, index=True)
+    on_success: Optional[str] = None
+    on_exhaust: Optional[str] = None
+    attempt_count: int = 0
+    last_verdict: Optional[str] = None
+    note: Optional[str] = None
+    created_at: NaiveDatetime
+    finished_at: Optional[NaiveDatetime] = None
+
+
+class Attempt(SQLModel, table=True):
+    """One HTTP request of a delivery: the exact request, the reply and the verdict."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    number: int
+    manual: bool = False
+    state: str  # sending | done | interrupted
+    due_at: NaiveDatetime
+    sent_at: NaiveDatetime  # emulated
+    sent_wall: NaiveDatetime
+    business_id: Optional[str] = None
+    method: str = "POST"
+    url: str
+    request_headers: dict = _json()
+    request_body: str = ""
+    response_status: Optional[int] = None
+    response_headers: dict = _json()
+    response_body: Optional[str] = None
+    elapsed_ms: Optional[float] = None
+    error: Optional[str] = None
+    passed: Optional[bool] = None
+    failures: list = _json_list()
+    warnings: list = _json_list()
+
+    __table_args__ = (UniqueConstraint("delivery_id", "number"),)
+
+
+class ClockRow(SQLModel, table=True):
+    id: int = Field(default=1, primary_key=True)
+    mode: str
+    speed: float
+    anchor_emulated: NaiveDatetime
+    anchor_wall: NaiveDatetime
+
