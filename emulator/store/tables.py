@@ -114,7 +114,7 @@ class Delivery(SQLModel, table=True):
     activity: str
     policy: str
     params: dict = _json()
-    test_flag: Optional[str] = "0"
+    test_flag: Optional[str] = None  # None: the member is omitted (changeInstanceCheck)
     status: str = Field(index=True)  # scheduled | waiting | succeeded | exhausted | cancelled
     schedule_start: NaiveDatetime
     first_delay_s: int = 0
