@@ -27,7 +27,7 @@ def error_response(status: int, code: str, message: str, field: Optional[str] = 
 def validation_response(exc: ValidationError) -> web.Response:
     details = []
     for item in exc.errors():
-        field = ".".join(str(part) for part in item["loc"]) or None
+        field = ".".join(str(part) for part in item["loc"] if part != "[key]") or None
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown field"
