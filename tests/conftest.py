@@ -31,7 +31,7 @@ class RunningStub:
 @pytest.fixture
 async def merchant_stub() -> AsyncIterator[RunningStub]:
     stub = MerchantStub(STUB_KEY)
-    runner = web.AppRunner(stub.app(), access_log=None)
+    runner = web.AppRunner(stub.app(), access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
