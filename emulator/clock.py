@@ -84,6 +84,10 @@ class Clock:
         for listener in self._listeners:
             listener(state)
 
+    def restore(self, state: ClockState) -> None:
+        """Replace the whole state (a reset may move time backwards)."""
+        self._set(state)
+
     def advance(self, delta: timedelta) -> datetime:
         if delta < timedelta(0):
             raise ClockError("the clock cannot move backwards")

@@ -119,10 +119,10 @@ class Services:
     # -- reset -----------------------------------------------------------------------------
     async def reset(self, seed: bool = True) -> None:
         """Forget every merchant, order and delivery; restart the clock; reload the demo data."""
-        async with self.scheduler._lock:
+        async with self.scheduler.exclusive():
             await self.store.wipe()
             fresh = _fresh_clock_state(self.settings)
-            self.clock._set(fresh)  # same Clock object: every holder sees the new time
+            self.clock.restore(fresh)  # same Clock object: every holder sees the new time
             await self.save_clock()
             if seed:
                 await self._seed_if_empty()

@@ -12,7 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional, Sequence
 
 import aiohttp
 from sqlmodel import col, select, update
@@ -24,7 +24,7 @@ from ..protocol.canonical import canonical_body
 from ..protocol.saas_v2 import CARRIES_BUSINESS_ID
 from ..protocol.signing import append_query, basic_signature, basic_signed_query, new_nonce, wall_clock_ms
 from ..store import Store
-from ..store.tables import Attempt, Delivery, Instance, Merchant
+from ..store.tables import Attempt, Delivery, Instance, Merchant, Order
 from .policies import RetryPolicy
 from .verdicts import Expectations, Reply, Verdict, judge
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_REPLY_BYTES = 1 << 20
 INTERRUPTED = "interrupted: the emulator stopped before the reply was recorded; this slot is sent again (PROTOCOL §9)"
 
+_Sent = tuple[Reply, dict[str, str], float, dict[str, str]]  # reply, request headers, ms, reply headers
 Reaction = Callable[[str, Any, Delivery, Optional[str], datetime], Awaitable[None]]
 
 
@@ -46,6 +47,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class _Prepared:
+    delivery_id: int
     attempt_id: int
     url: str
     headers: dict[str, str]
@@ -73,62 +75,83 @@ class Dispatcher:
 
     async def attempt(self, delivery_id: int) -> Optional[Outcome]:
         """Run one attempt now, if the delivery is still open and not already being sent."""
-        if delivery_id in self.in_flight:
-            return None
-        self.in_flight.add(delivery_id)
-        try:
-            prepared = await self._prepare(delivery_id)
-            if prepared is None:
-                return None
-            reply, sent_headers, elapsed_ms, response_headers = await self._post(prepared)
-            outcome = await self._record(delivery_id, prepared, reply, sent_headers, elapsed_ms, response_headers)
-        finally:
-            self.in_flight.discard(delivery_id)
-        for listener in self.listeners:
-            listener(delivery_id)
-        return outcome
+        outcomes = await self.attempt_many([delivery_id])
+        return outcomes[0] if outcomes else None
 
-    # -- phase 1: write the attempt before sending -----------------------------------------
-    async def _prepare(self, delivery_id: int) -> Optional[_Prepared]:
+    async def attempt_many(self, delivery_ids: Sequence[int]) -> list[Outcome]:
+        """One attempt for each open delivery given: one transaction to write them all before
+        sending, concurrent requests, one transaction to record every reply."""
+        claimed = [i for i in dict.fromkeys(delivery_ids) if i not in self.in_flight]
+        self.in_flight.update(claimed)
+        try:
+            prepared = await self._prepare(claimed)
+            sent = await asyncio.gather(*(self._post(p) for p in prepared))
+            outcomes = await self._record(list(zip(prepared, sent))) if prepared else []
+        finally:
+            self.in_flight.difference_update(claimed)
+        for outcome in outcomes:
+            for listener in self.listeners:
+                listener(outcome.delivery_id)
+        return outcomes
+
+    # -- phase 1: write the attempts before sending ----------------------------------------
+    async def _prepare(self, delivery_ids: Sequence[int]) -> list[_Prepared]:
+        if not delivery_ids:
+            return []
         async with self.store.write() as session:
-            delivery = await session.get(Delivery, delivery_id)
-            if delivery is None or delivery.status != "scheduled":
-                return None
-            merchant = await session.get(Merchant, delivery.merchant_id)
-            assert merchant is not None
-            instance = await session.get(Instance, delivery.instance_key) if delivery.instance_key else None
-            now = self.clock.now()
-            members: dict[str, Any] = {"activity": delivery.activity, **delivery.params, "testFlag": delivery.test_flag}
-            business_id = new_business_id() if delivery.activity in CARRIES_BUSINESS_ID else None
-            members["businessId"] = business_id
-            body = canonical_body(members)
-            timestamp, nonce = wall_clock_ms(), new_nonce()
-            signature = basic_signature(merchant.access_key, nonce, timestamp, body,
-                                        upper=merchant.signature_hex_case == "upper")
-            url = append_query(merchant.production_url, basic_signed_query(signature, timestamp, nonce))
-            headers = {
-                "Accept": "application/json",
-                "Content-Type": merchant.content_type,
-                "User-Agent": f"koogallery-emulator/{__version__}",
-            }
-            delivery.attempt_count += 1
-            attempt = Attempt(
-                delivery_id=delivery_id, number=delivery.attempt_count, manual=delivery.manual_pending > 0,
-                state="sending", due_at=delivery.next_attempt_at or now, sent_at=now, sent_wall=wall_now(),
-                business_id=business_id, url=url, request_headers=headers, request_body=body.decode("utf-8"),
-            )
-            session.add_all([delivery, attempt])
+            deliveries = (await session.exec(
+                select(Delivery).where(col(Delivery.id).in_(delivery_ids), Delivery.status == "scheduled")
+                .order_by(col(Delivery.id))
+            )).all()
+            merchants = {m.id: m for m in (await session.exec(
+                select(Merchant).where(col(Merchant.id).in_({d.merchant_id for d in deliveries}))
+            )).all()}
+            instances = {i.key: i for i in (await session.exec(
+                select(Instance).where(col(Instance.key).in_({d.instance_key for d in deliveries if d.instance_key}))
+            )).all()}
+            now, now_wall = self.clock.now(), wall_now()
+            pending = []
+            for delivery in deliveries:
+                instance = instances.get(delivery.instance_key or "")
+                attempt, url, headers, body = self._build(delivery, merchants[delivery.merchant_id], now, now_wall)
+                session.add_all([delivery, attempt])
+                expect = Expectations(
+                    activity=delivery.activity,
+                    queried_instance_id=delivery.params.get("instanceId")
+                    if delivery.activity == "queryInstance" else None,
+                    known_instance_id=instance.instance_id if instance and delivery.activity == "newInstance" else None,
+                )
+                pending.append((attempt, delivery, url, headers, body, expect))
             await session.flush()
-            assert attempt.id is not None
-            expect = Expectations(
-                activity=delivery.activity,
-                queried_instance_id=delivery.params.get("instanceId") if delivery.activity == "queryInstance" else None,
-                known_instance_id=instance.instance_id if instance and delivery.activity == "newInstance" else None,
-            )
-            return _Prepared(attempt.id, url, headers, body, expect)
+            return [_Prepared(_id(d), _id(a), url, headers, body, expect) for a, d, url, headers, body, expect in pending]
+
+    @staticmethod
+    def _build(delivery: Delivery, merchant: Merchant, now: datetime, now_wall: datetime
+               ) -> tuple[Attempt, str, dict[str, str], bytes]:
+        """The signed request of the delivery's next attempt (PROTOCOL §1, §2a)."""
+        members: dict[str, Any] = {"activity": delivery.activity, **delivery.params, "testFlag": delivery.test_flag}
+        business_id = new_business_id() if delivery.activity in CARRIES_BUSINESS_ID else None
+        members["businessId"] = business_id
+        body = canonical_body(members)
+        timestamp, nonce = wall_clock_ms(), new_nonce()
+        signature = basic_signature(merchant.access_key, nonce, timestamp, body,
+                                    upper=merchant.signature_hex_case == "upper")
+        url = append_query(merchant.production_url, basic_signed_query(signature, timestamp, nonce))
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": merchant.content_type,
+            "User-Agent": f"koogallery-emulator/{__version__}",
+        }
+        delivery.attempt_count += 1
+        attempt = Attempt(
+            delivery_id=_id(delivery), number=delivery.attempt_count, manual=delivery.manual_pending > 0,
+            state="sending", due_at=delivery.next_attempt_at or now, sent_at=now, sent_wall=now_wall,
+            business_id=business_id, url=url, request_headers=headers, request_body=body.decode("utf-8"),
+        )
+        return attempt, url, headers, body
 
     # -- phase 2: the HTTP request ---------------------------------------------------------
-    async def _post(self, prepared: _Prepared) -> tuple[Reply, dict[str, str], float, dict[str, str]]:
+    async def _post(self, prepared: _Prepared) -> _Sent:
         assert self._http is not None, "dispatcher not started"
         sent_headers = dict(prepared.headers)
         started = time.perf_counter()
@@ -150,29 +173,41 @@ class Dispatcher:
         return reply, sent_headers, (time.perf_counter() - started) * 1000, {}
 
     # -- phase 3: judge, record, schedule what comes next ----------------------------------
-    async def _record(self, delivery_id: int, prepared: _Prepared, reply: Reply, sent_headers: dict[str, str],
-                      elapsed_ms: float, response_headers: dict[str, str]) -> Outcome:
+    async def _record(self, results: list[tuple[_Prepared, _Sent]]) -> list[Outcome]:
         async with self.store.write() as session:
-            delivery = await session.get(Delivery, delivery_id)
-            attempt = await session.get(Attempt, prepared.attempt_id)
-            assert delivery is not None and attempt is not None
-            verdict = judge(reply, prepared.expect)
-            if verdict.passed and delivery.activity == "newInstance" and verdict.instance_id:
-                await self._check_unique(session, delivery, verdict)
+            ids = [p.delivery_id for p, _ in results]
+            deliveries = {d.id: d for d in (await session.exec(select(Delivery).where(col(Delivery.id).in_(ids)))).all()}
+            attempts = {a.id: a for a in (await session.exec(
+                select(Attempt).where(col(Attempt.id).in_([p.attempt_id for p, _ in results])))).all()}
+            # Load what the reactions read in two queries; session.get then finds them in memory.
+            keys = {d.instance_key for d in deliveries.values() if d.instance_key}
+            instances = (await session.exec(select(Instance).where(col(Instance.key).in_(keys)))).all()
+            await session.exec(select(Order).where(col(Order.id).in_({i.order_id for i in instances})))
+            verdicts = [judge(reply, prepared.expect) for prepared, (reply, *_rest) in results]
+            await self._check_unique(session, [(deliveries[p.delivery_id], v) for (p, _), v in zip(results, verdicts)])
             now = self.clock.now()
-            attempt.state = "done"
-            attempt.request_headers = sent_headers
-            attempt.response_status = reply.status
-            attempt.response_headers = response_headers
-            attempt.response_body = reply.body.decode("utf-8", errors="replace") if reply.status is not None else None
-            attempt.elapsed_ms = round(elapsed_ms, 2)
-            attempt.error = reply.transport_error or ("timeout" if reply.timed_out else None)
-            attempt.passed, attempt.failures, attempt.warnings = verdict.passed, verdict.failures, verdict.warnings
-            delivery.last_verdict = verdict.summary
-            if delivery.status == "scheduled":  # not cancelled while the request was out
-                await self._advance(session, delivery, verdict, now, attempt.manual)
-            session.add_all([attempt, delivery])
-            return Outcome(delivery_id, attempt.id, verdict.passed, verdict.summary)
+            outcomes, finished = [], []
+            with session.no_autoflush:
+                for (prepared, (reply, sent_headers, elapsed_ms, response_headers)), verdict in zip(results, verdicts):
+                    delivery, attempt = deliveries[prepared.delivery_id], attempts[prepared.attempt_id]
+                    attempt.state = "done"
+                    attempt.request_headers = sent_headers
+                    attempt.response_status = reply.status
+                    attempt.response_headers = response_headers
+                    attempt.response_body = (reply.body.decode("utf-8", errors="replace")
+                                             if reply.status is not None else None)
+                    attempt.elapsed_ms = round(elapsed_ms, 2)
+                    attempt.error = reply.transport_error or ("timeout" if reply.timed_out else None)
+                    attempt.passed, attempt.failures, attempt.warnings = verdict.passed, verdict.failures, verdict.warnings
+                    delivery.last_verdict = verdict.summary
+                    if delivery.status == "scheduled":  # not cancelled while the request was out
+                        await self._advance(session, delivery, verdict, now, attempt.manual)
+                        if delivery.status in ("succeeded", "exhausted"):
+                            finished.append(_id(delivery))
+                    session.add_all([attempt, delivery])
+                    outcomes.append(Outcome(prepared.delivery_id, attempt.id, verdict.passed, verdict.summary))
+            await release_dependents(session, finished, now)
+            return outcomes
 
     async def _advance(self, session: Any, delivery: Delivery, verdict: Verdict, now: datetime, manual: bool) -> None:
         if manual:
@@ -190,21 +225,23 @@ class Dispatcher:
                 delivery.status, delivery.finished_at = "exhausted", now
                 if delivery.on_exhaust:
                     await self.react(delivery.on_exhaust, session, delivery, None, now)
-        if delivery.status in ("succeeded", "exhausted"):
-            await release_dependents(session, delivery, now)
 
     @staticmethod
-    async def _check_unique(session: Any, delivery: Delivery, verdict: Verdict) -> None:
-        other = (await session.exec(
-            select(Instance.key).where(
-                Instance.merchant_id == delivery.merchant_id,
-                Instance.instance_id == verdict.instance_id,
-                Instance.key != delivery.instance_key,
-            )
-        )).first()
-        if other is not None:
-            verdict.fail(f"instanceId not unique: {verdict.instance_id} is already bound to order line {other} "
-                         "(PROTOCOL §4 R2, §8 I2)")
+    async def _check_unique(session: Any, judged: list[tuple[Delivery, Verdict]]) -> None:
+        """I2: an instanceId returned for one order line must not be bound to another."""
+        candidates = [(d, v) for d, v in judged if v.passed and d.activity == "newInstance" and v.instance_id]
+        if not candidates:
+            return
+        bound = (await session.exec(select(Instance.instance_id, Instance.key).where(
+            col(Instance.merchant_id).in_({d.merchant_id for d, _ in candidates}),
+            col(Instance.instance_id).in_({v.instance_id for _, v in candidates}),
+        ))).all()
+        owners = {(instance_id, key) for instance_id, key in bound}
+        for delivery, verdict in candidates:
+            other = next((k for i, k in owners if i == verdict.instance_id and k != delivery.instance_key), None)
+            if other is not None:
+                verdict.fail(f"instanceId not unique: {verdict.instance_id} is already bound to order line {other} "
+                             "(PROTOCOL §4 R2, §8 I2)")
 
     async def recover(self) -> int:
         """Mark attempts left ``sending`` by a crash as interrupted; their slots are sent again."""
@@ -226,15 +263,22 @@ def next_due(delivery: Delivery, now: datetime) -> Optional[datetime]:
     return None
 
 
-async def release_dependents(session: Any, delivery: Delivery, now: datetime) -> None:
-    """Start deliveries that waited for this one (e.g. UNFREEZE after a renewal in grace)."""
+async def release_dependents(session: Any, finished: list[int], now: datetime) -> None:
+    """Start deliveries that waited for these (e.g. UNFREEZE after a renewal in grace)."""
+    if not finished:
+        return
     waiting = await session.exec(
-        select(Delivery).where(Delivery.blocked_by == delivery.id, Delivery.status == "waiting")
+        select(Delivery).where(col(Delivery.blocked_by).in_(finished), Delivery.status == "waiting")
     )
     for dependent in waiting.all():
         dependent.status, dependent.schedule_start = "scheduled", now
         dependent.next_attempt_at = next_due(dependent, now)
         session.add(dependent)
+
+
+def _id(row: Delivery | Attempt) -> int:
+    assert row.id is not None
+    return row.id
 
 
 def _describe(exc: BaseException) -> str:

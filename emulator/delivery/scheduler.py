@@ -22,7 +22,7 @@ from .dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
-MAX_PARALLEL = 32
+WAVE_SIZE = 64  # deliveries prepared, sent side by side (the connection limit) and recorded together
 IDLE_POLL_S = 30.0
 
 
@@ -45,7 +45,6 @@ class Scheduler:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: Optional[asyncio.Task[None]] = None
-        self._limit = asyncio.Semaphore(MAX_PARALLEL)
         self._broken: set[object] = set()
         clock.on_change(lambda _state: self.wake())
 
@@ -70,6 +69,10 @@ class Scheduler:
     async def jump_to(self, moment: datetime) -> datetime:
         async with self._lock:
             return await self._walk_to(moment)
+
+    def exclusive(self) -> asyncio.Lock:
+        """Hold this to change the store under the scheduler's feet (reset)."""
+        return self._lock
 
     async def settle(self) -> None:
         """Run everything due now (and what it makes due now), then return."""
@@ -101,13 +104,29 @@ class Scheduler:
         return self.clock.now()
 
     async def _run_due(self) -> None:
-        self._broken: set[object] = set()
-        for _ in range(10_000):
-            batch = await self._due_batch(self.clock.now())
-            if not batch:
+        """Run due work in waves: each wave takes the earliest item of every instance, so one
+        instance's calls go out one at a time in schedule order while instances run side by side."""
+        self._broken = set()
+        for _ in range(100_000):
+            groups = await self._due_batch(self.clock.now())
+            if not groups:
                 return
-            await asyncio.gather(*(self._run_group(items) for items in batch.values()))
-        log.error("due work did not settle after 10000 rounds; stopping this pass")
+            wave = [items[0] for items in groups.values()]
+            transitions = [ref for _due, _rank, kind, ref in wave if kind == "instance"]
+            if transitions:
+                for key in transitions:
+                    await self._guarded(self._fire_instance(str(key)), [key])
+                continue  # they may have made new calls due: look again
+            ids = [int(ref) for _due, _rank, _kind, ref in wave[:WAVE_SIZE]]  # type: ignore[call-overload]
+            await self._guarded(self.dispatcher.attempt_many(ids), ids)
+        log.error("due work did not settle; stopping this pass")
+
+    async def _guarded(self, work: Awaitable[object], refs: list[object]) -> None:
+        try:
+            await work
+        except Exception:  # keep the scheduler alive; these rows are retried on the next pass
+            log.exception("processing %s failed", refs)
+            self._broken.update(refs)
 
     async def _due_batch(self, now: datetime) -> dict[str, list[tuple[datetime, int, str, object]]]:
         """Due work grouped by instance: each group runs in order, groups run side by side."""
@@ -131,19 +150,6 @@ class Scheduler:
         for items in groups.values():
             items.sort(key=lambda item: (item[0], item[1], str(item[3])))
         return groups
-
-    async def _run_group(self, items: list[tuple[datetime, int, str, object]]) -> None:
-        async with self._limit:
-            for _due, _order, kind, ref in items:
-                try:
-                    if kind == "delivery":
-                        await self.dispatcher.attempt(int(ref))  # type: ignore[call-overload]
-                    else:
-                        await self._fire_instance(str(ref))
-                except Exception:  # keep the scheduler alive; the row is retried on the next pass
-                    log.exception("processing %s %s failed", kind, ref)
-                    self._broken.add(ref)
-                    return
 
     async def _loop(self) -> None:
         while True:

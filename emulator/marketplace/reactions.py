@@ -38,11 +38,12 @@ async def _purchase_delivered(session: AsyncSession, delivery: Delivery, instanc
         instance.state = lc.ACTIVE
     elif instance.state == lc.FROZEN:
         # It expired while newInstance was still being retried: tell the merchant now.
-        await enqueue(session, merchant, Callback(CallbackKind.FREEZE, instance.key, instance_id=instance_id), now)
+        await enqueue(session, merchant, Callback(CallbackKind.FREEZE, instance.key, instance_id=instance_id), now,
+                      flush=False)
     if instance.state not in lc.ENDED:
         await enqueue(session, merchant, Callback(
             CallbackKind.READINESS_POLL, instance.key, instance_id=instance_id, test_flag=delivery.test_flag or "0",
-        ), now)
+        ), now, flush=False)
 
 
 async def _purchase_exhausted(session: AsyncSession, delivery: Delivery, instance: Instance,
