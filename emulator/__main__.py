@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 
 from .app import EmulatorServer
 from .settings import SettingsError, load_settings
+from .store.engine import StoreError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,7 +57,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         stream=sys.stderr)
     try:
         asyncio.run(_serve(EmulatorServer(settings), args.print_url))
-    except OSError as exc:
+    except (OSError, StoreError) as exc:
         print(f"koogallery-sandbox: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0

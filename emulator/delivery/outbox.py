@@ -8,7 +8,7 @@ from typing import Iterable, Optional
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..marketplace.callbacks import ON_EXHAUST, ON_SUCCESS, Callback
+from ..marketplace.callbacks import ON_EXHAUST, ON_SUCCESS, Callback, CallbackKind
 from ..protocol.families import wire_call
 from ..store.tables import Delivery, Merchant
 from .policies import policy_for
@@ -33,6 +33,7 @@ async def enqueue(
         merchant_id=merchant.id,
         instance_key=callback.instance_key,
         order_id=callback.order_id,
+        kind=callback.kind.value,
         activity=call.activity,
         policy=call.policy,
         params=call.params,
@@ -59,19 +60,16 @@ async def cancel_open(
     instance_key: str,
     now: datetime,
     reason: str,
-    activities: Iterable[str] | None = None,
-    params_match: dict | None = None,
+    kinds: Iterable[CallbackKind] | None = None,
 ) -> list[Delivery]:
     """Cancel the instance's unfinished deliveries (supersession rules of PROTOCOL §9)."""
     query = select(Delivery).where(
         Delivery.instance_key == instance_key, col(Delivery.status).in_(OPEN_STATUSES)
     )
-    if activities is not None:
-        query = query.where(col(Delivery.activity).in_(list(activities)))
+    if kinds is not None:
+        query = query.where(col(Delivery.kind).in_([kind.value for kind in kinds]))
     cancelled = []
     for delivery in (await session.exec(query)).all():
-        if params_match and any(delivery.params.get(k) != v for k, v in params_match.items()):
-            continue
         delivery.status = "cancelled"
         delivery.next_attempt_at = None
         delivery.finished_at = now

@@ -228,34 +228,24 @@ class Orders:
 
     async def freeze(self, order_id: str) -> Instance:
         async with self.store.write() as session:
-            instance, product, merchant = await self._target(session, order_id)
+            instance, _product, merchant = await self._target(session, order_id)
             lc.require_state(instance, "freeze", (lc.ACTIVE,))
             lc.require_provisioned(instance, "freeze")
-            now = self.clock.now()
             instance.state, instance.frozen_reason = lc.FROZEN, "manual"
-            await cancel_open(session, instance.key, now, "superseded by a FREEZE",
-                              ("updateInstanceStatus",), {"status": "UNFREEZE"})
-            await enqueue(session, merchant, Callback(CallbackKind.FREEZE, instance.key,
-                                                      instance_id=instance.instance_id), now)
-            session.add(instance)
+            await self._send_status(session, merchant, instance, CallbackKind.FREEZE, self.clock.now())
         self._wake()
         return instance
 
     async def unfreeze(self, order_id: str) -> Instance:
         async with self.store.write() as session:
-            instance, product, merchant = await self._target(session, order_id)
+            instance, _product, merchant = await self._target(session, order_id)
             lc.require_state(instance, "unfreeze", (lc.FROZEN,))
             if instance.frozen_reason == "expired":
                 raise Conflict(f"instance {instance.key} is frozen because it expired; renew it to unfreeze it",
                                field="state")
             lc.require_provisioned(instance, "unfreeze")
-            now = self.clock.now()
             instance.state, instance.frozen_reason = lc.ACTIVE, None
-            await cancel_open(session, instance.key, now, "superseded by an UNFREEZE",
-                              ("updateInstanceStatus",), {"status": "FREEZE"})
-            await enqueue(session, merchant, Callback(CallbackKind.UNFREEZE, instance.key,
-                                                      instance_id=instance.instance_id), now)
-            session.add(instance)
+            await self._send_status(session, merchant, instance, CallbackKind.UNFREEZE, self.clock.now())
         self._wake()
         return instance
 
@@ -315,10 +305,16 @@ class Orders:
         lc.plan_next_event(instance, product)
         session.add(instance)
         if not already_frozen and instance.instance_id is not None:
-            await cancel_open(session, instance.key, now, "superseded by a FREEZE",
-                              ("updateInstanceStatus",), {"status": "UNFREEZE"})
-            await enqueue(session, merchant, Callback(CallbackKind.FREEZE, instance.key,
-                                                      instance_id=instance.instance_id), now)
+            await self._send_status(session, merchant, instance, CallbackKind.FREEZE, now)
+
+    @staticmethod
+    async def _send_status(session: AsyncSession, merchant: Merchant, instance: Instance,
+                           kind: CallbackKind, now: datetime) -> None:
+        """FREEZE or UNFREEZE; it cancels what is left of the opposite one (PROTOCOL §9)."""
+        opposite = CallbackKind.UNFREEZE if kind is CallbackKind.FREEZE else CallbackKind.FREEZE
+        await cancel_open(session, instance.key, now, f"superseded by {kind.value.upper()}", (opposite,))
+        await enqueue(session, merchant, Callback(kind, instance.key, instance_id=instance.instance_id), now)
+        session.add(instance)
 
     async def _release(self, session: AsyncSession, merchant: Merchant, instance: Instance,
                        now: datetime, unsubscription: Optional[Order]) -> None:

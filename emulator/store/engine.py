@@ -22,6 +22,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from . import tables  # noqa: F401  (registers the tables)
 
+SCHEMA_VERSION = 1  # bump when a table changes shape; an older store is refused with a clear message
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (e.g. it was written by another schema version)."""
+
 
 def database_url(database: str) -> tuple[str, Path | None]:
     """Map the ``database`` setting to a SQLAlchemy URL; ':memory:' becomes a temporary file."""
@@ -50,7 +56,7 @@ class Store:
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         store = cls(engine, scratch)
         async with engine.begin() as conn:
-            await conn.run_sync(SQLModel.metadata.create_all)
+            await conn.run_sync(_create_or_check, is_sqlite, url)
         return store
 
     async def close(self) -> None:
@@ -81,6 +87,20 @@ class Store:
             async with self.engine.begin() as conn:
                 for table in reversed(SQLModel.metadata.sorted_tables):
                     await conn.execute(table.delete())
+
+
+def _create_or_check(conn, is_sqlite: bool, url: str) -> None:  # type: ignore[no-untyped-def]
+    if is_sqlite:
+        existing = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type='table'").scalar()
+        version = conn.exec_driver_sql("PRAGMA user_version").scalar()
+        if existing and version != SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {url} was written by schema version {version}, this emulator uses "
+                f"{SCHEMA_VERSION}; delete the file or point KOOGALLERY_DATABASE at a new one"
+            )
+    SQLModel.metadata.create_all(conn)
+    if is_sqlite:
+        conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -111,6 +111,7 @@ class Delivery(SQLModel, table=True):
     merchant_id: str = Field(foreign_key="merchant.id", index=True)
     instance_key: Optional[str] = Field(default=None, index=True)
     order_id: Optional[str] = Field(default=None, index=True)
+    kind: str = Field(index=True)  # the domain's CallbackKind
     activity: str
     policy: str
     params: dict = _json()
