@@ -38,7 +38,7 @@ class _Query(BaseModel):
 class OrderQuery(_Query):
     merchant_id: Optional[str] = None
     order_type: Optional[Literal["NEW", "TRIAL", "TRIAL_TO_FORMAL", "RENEWAL", "CHANGE", "UNSUBSCRIBE"]] = None
-    status: Optional[Literal["paid", "delivered", "failed", "unsubscribed"]] = None
+    status: Optional[Literal["paid", "delivered", "undelivered", "failed", "unsubscribed"]] = None
     instance: Optional[str] = None
 
 

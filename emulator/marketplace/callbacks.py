@@ -27,14 +27,17 @@ class CallbackKind(StrEnum):
 
 
 # Domain reactions to a delivery's outcome, by name (stored on the delivery row).
+_ORDER_CALLS = (CallbackKind.RENEWAL, CallbackKind.TRIAL_TO_FORMAL, CallbackKind.UPGRADE, CallbackKind.RELEASE)
 ON_SUCCESS = {
     CallbackKind.PURCHASE: "purchase_delivered",
     CallbackKind.READINESS_POLL: "instance_ready",
     CallbackKind.QUERY: "instance_ready",
+    **{kind: "order_delivered" for kind in _ORDER_CALLS},
 }
 ON_EXHAUST = {
     CallbackKind.PURCHASE: "purchase_exhausted",
     CallbackKind.READINESS_POLL: "never_ready",
+    **{kind: "order_undelivered" for kind in _ORDER_CALLS},
 }
 
 

@@ -71,11 +71,31 @@ async def _never_ready(session: AsyncSession, delivery: Delivery, instance: Inst
     delivery.note = "instance never reported ready: queryInstance polling ended without instance info (PROTOCOL §9)"
 
 
+async def _order_status(session: AsyncSession, delivery: Delivery, status: str) -> None:
+    """A renewal, conversion, upgrade or unsubscription order records whether its call got through."""
+    order = await session.get(Order, delivery.order_id) if delivery.order_id else None
+    if order is not None and order.status == "paid":
+        order.status = status
+        session.add(order)
+
+
+async def _order_delivered(session: AsyncSession, delivery: Delivery, instance: Instance,
+                           instance_id: Optional[str], now: datetime) -> None:
+    await _order_status(session, delivery, "delivered")
+
+
+async def _order_undelivered(session: AsyncSession, delivery: Delivery, instance: Instance,
+                             instance_id: Optional[str], now: datetime) -> None:
+    await _order_status(session, delivery, "undelivered")
+
+
 _REACTIONS = {
     "purchase_delivered": _purchase_delivered,
     "purchase_exhausted": _purchase_exhausted,
     "instance_ready": _instance_ready,
     "never_ready": _never_ready,
+    "order_delivered": _order_delivered,
+    "order_undelivered": _order_undelivered,
 }
 
 

@@ -59,7 +59,7 @@ class Order(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     merchant_id: str = Field(foreign_key="merchant.id", index=True)
     order_type: str  # NEW | TRIAL | TRIAL_TO_FORMAL | RENEWAL | CHANGE | UNSUBSCRIBE
-    status: str  # paid | delivered | failed | unsubscribed | cancelled
+    status: str  # paid | delivered | undelivered | failed | unsubscribed
     instance_key: Optional[str] = Field(default=None, index=True)
     related_order_id: Optional[str] = None
     buyer: dict = _json()

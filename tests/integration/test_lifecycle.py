@@ -75,6 +75,7 @@ async def test_monthly_lifecycle_renew_expire_unfreeze_release(shop: Shop) -> No
         "scene": "RENEWAL", "testFlag": "0",
     }
     assert refresh["status"] == "succeeded"
+    assert (await api.ok("GET", f"/orders/{renewal['order_id']}"))["status"] == "delivered"
 
     # Expiry freezes the instance and sends updateInstanceStatus FREEZE at the expiry instant.
     await api.ok("POST", "/clock/advance", {"to": "2026-03-28T10:00:00Z"})

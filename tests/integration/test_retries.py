@@ -67,6 +67,15 @@ async def test_release_is_sent_once(shop: Shop) -> None:
     assert (await shop.api.instance(order["instance"]))["state"] == "released"
 
 
+async def test_an_unsubscription_whose_release_fails_is_marked_undelivered(shop: Shop) -> None:
+    order = await shop.buy()
+    shop.stub.behaviour.fail_next, shop.stub.behaviour.fail_activities = 1, ["releaseInstance"]
+    unsubscription = await shop.api.ok("POST", f"/orders/{order['order_id']}/unsubscribe")
+    await shop.api.settle()
+    assert (await shop.api.ok("GET", f"/orders/{unsubscription['order_id']}"))["status"] == "undelivered"
+    assert (await shop.api.instance(order["instance"]))["state"] == "released"
+
+
 async def test_merchant_retry_override_changes_the_schedule(api: Api, merchant_stub: RunningStub) -> None:
     shop = await Shop.create(api, merchant_stub, retry_overrides={"purchase": {"attempts": 3, "interval_s": 600}})
     merchant_stub.behaviour.fail_next = 1000
