@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -180,3 +181,20 @@ async def test_a_reply_after_five_seconds_is_a_timeout(shop: Shop) -> None:
     await shop.api.advance(hours=1)
     assert (await shop.api.delivery(delivery["id"]))["status"] == "succeeded"
     assert json.loads((await shop.api.delivery(delivery["id"]))["attempt_log"][1]["response"]["body"])["instanceId"]
+
+
+async def test_a_scaled_clock_fires_retries_by_itself(shop: Shop) -> None:
+    """In scaled mode nothing needs advancing: at 36000x an hour passes in 0.1 s of real time."""
+    shop.stub.behaviour.fail_next = 2
+    order = await shop.buy()
+    await shop.api.ok("PUT", "/clock", {"mode": "scaled", "speed": 36000})
+    deadline = asyncio.get_running_loop().time() + 10
+    while asyncio.get_running_loop().time() < deadline:
+        delivery = await shop.api.only_delivery(order_id=order["order_id"], activity="newInstance")
+        if delivery["status"] == "succeeded":
+            break
+        await asyncio.sleep(0.05)
+    assert delivery["status"] == "succeeded", delivery
+    offsets = [parse_time(a["due_at"]) - START for a in delivery["attempt_log"]]
+    assert offsets == [timedelta(0), timedelta(hours=1), timedelta(hours=2)]
+    await shop.api.ok("PUT", "/clock", {"mode": "manual"})
