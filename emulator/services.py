@@ -15,6 +15,7 @@ from .clock import Clock, ClockError, ClockMode, ClockState, wall_now
 from .delivery.dispatcher import Dispatcher, Outcome
 from .delivery.scheduler import Scheduler
 from .delivery.service import Deliveries
+from .events import EventBus
 from .marketplace.catalogue import Catalogue
 from .marketplace.inputs import MerchantInput, ProductInput
 from .marketplace.orders import Orders, SyncOutcome
@@ -43,6 +44,8 @@ class Services:
         )
         self.catalogue = Catalogue(store, clock)
         self.deliveries = Deliveries(store, clock, self._wake)
+        self.events = EventBus()
+        self.dispatcher.listeners.append(lambda delivery_id: self.events.publish("delivery", delivery_id))
         self.demo_merchant_url: Optional[str] = None
         self.ready = False
         self._clock_saves: set[asyncio.Task[None]] = set()
@@ -109,6 +112,7 @@ class Services:
             session.add(row)
 
     def _persist_clock_later(self, _state: ClockState) -> None:
+        self.events.publish("clock")
         try:
             task = asyncio.get_running_loop().create_task(self.save_clock())
         except RuntimeError:
@@ -127,9 +131,11 @@ class Services:
             if seed:
                 await self._seed_if_empty()
                 await self._point_builtin_merchants()
+        self.events.publish("reset")
 
     # -- internals -------------------------------------------------------------------------
     def _wake(self) -> None:
+        self.events.publish("order")
         self.scheduler.wake()
 
     async def _sync_call(self, delivery_id: int) -> SyncOutcome:

@@ -164,8 +164,11 @@ async def delete_product(request: web.Request) -> web.Response:
 
 # -- orders ----------------------------------------------------------------------------------
 async def _order_response(request: web.Request, order_id: str, status: int = 200) -> web.Response:
-    order, lines = await _services(request).orders.get(order_id)
-    return web.json_response(order_view(order, lines), status=status)
+    services = _services(request)
+    order, lines = await services.orders.get(order_id)
+    view = order_view(order, lines)
+    view["actions"] = await services.orders.actions(order)
+    return web.json_response(view, status=status)
 
 
 @routes.get(PREFIX + "/orders")

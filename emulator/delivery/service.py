@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from datetime import datetime
+from typing import Any, Callable, Optional, Sequence
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from ..clock import Clock
 from ..marketplace.errors import Conflict, NotFound
@@ -72,22 +73,62 @@ class Deliveries:
             )
             return delivery, list(attempts.all())
 
+    async def health(self) -> dict[str, dict[str, int]]:
+        """Per merchant, how many deliveries are in each status."""
+        async with self.store.read() as session:
+            rows = (await session.exec(
+                select(Delivery.merchant_id, Delivery.status, func.count()).group_by(
+                    col(Delivery.merchant_id), col(Delivery.status))
+            )).all()
+        counts: dict[str, dict[str, int]] = {}
+        for merchant_id, status, count in rows:
+            counts.setdefault(merchant_id, {})[status] = count
+        return counts
+
+    async def recent_failures(self, limit: int = 10) -> list[tuple[Attempt, Delivery]]:
+        async with self.store.read() as session:
+            rows = await session.exec(
+                select(Attempt, Delivery).join(Delivery, col(Attempt.delivery_id) == col(Delivery.id))
+                .where(Attempt.passed == False).order_by(col(Attempt.id).desc()).limit(limit)  # noqa: E712
+            )
+            return [(a, d) for a, d in rows.all()]
+
+    async def attempts_between(self, start: datetime, end: datetime) -> list[tuple[Attempt, Delivery]]:
+        """Attempts sent in (start, end] of emulated time: what an advance of the clock fired."""
+        async with self.store.read() as session:
+            rows = await session.exec(
+                select(Attempt, Delivery).join(Delivery, col(Attempt.delivery_id) == col(Delivery.id))
+                .where(col(Attempt.sent_at) > start, col(Attempt.sent_at) <= end)
+                .order_by(col(Attempt.sent_at), col(Attempt.id)).limit(500)
+            )
+            return [(a, d) for a, d in rows.all()]
+
+    def restart_refusal_of(self, delivery: Delivery, order: Optional[Order]) -> Optional[str]:
+        return restart_refusal(delivery, order) or (
+            f"delivery {delivery.id} is waiting for delivery {delivery.blocked_by} to finish"
+            if delivery.status == "waiting" else None)
+
+    async def can_restart(self, delivery: Delivery) -> Optional[str]:
+        """None when a restart is possible, else the reason it is not."""
+        async with self.store.read() as session:
+            return self.restart_refusal_of(delivery, await self._order_of(session, delivery))
+
+    @staticmethod
+    async def _order_of(session: Any, delivery: Delivery) -> Optional[Order]:
+        if not delivery.instance_key:
+            return None
+        instance = await session.get(Instance, delivery.instance_key)
+        return await session.get(Order, instance.order_id) if instance else None
+
     async def restart(self, delivery_id: int) -> Delivery:
         """Re-open an exhausted delivery, or add one extra attempt to a pending or finished one."""
         async with self.store.write() as session:
             delivery = await session.get(Delivery, delivery_id)
             if delivery is None:
                 raise NotFound(f"delivery {delivery_id} does not exist", field="delivery_id")
-            order = None
-            if delivery.instance_key:
-                instance = await session.get(Instance, delivery.instance_key)
-                order = await session.get(Order, instance.order_id) if instance else None
-            refusal = restart_refusal(delivery, order)
+            refusal = self.restart_refusal_of(delivery, await self._order_of(session, delivery))
             if refusal:
                 raise Conflict(refusal, field="status")
-            if delivery.status == "waiting":
-                raise Conflict(f"delivery {delivery_id} is waiting for delivery {delivery.blocked_by} to finish",
-                               field="status")
             now = self.clock.now()
             if delivery.status in ("succeeded", "exhausted"):
                 delivery.slots_used = delivery.slots_total  # a finished schedule is not re-run

@@ -72,6 +72,33 @@ def require_periodic(product: Product, action: str) -> None:
         )
 
 
+def instance_actions(instance: Instance, product: Product) -> list[str]:
+    """The actions a buyer or the platform may take on the instance now (for state-gated UIs).
+
+    The same rules as the checks above; ``unsubscribe`` of a renewal order is decided per order."""
+    if instance.state in ENDED:
+        return []
+    provisioned = instance.instance_id is not None
+    periodic = product.charging_mode == "PERIOD"
+    live = instance.state in (ACTIVE, FROZEN)
+    actions = []
+    if provisioned and live and periodic and not instance.trial:
+        actions.append("renew")
+    if provisioned and live and instance.trial:
+        actions.append("convert")
+    if provisioned and instance.state == ACTIVE and periodic and product.upgradable:
+        actions.append("upgrade")
+    actions.append("unsubscribe")
+    if provisioned and instance.state == ACTIVE:
+        actions.append("freeze")
+    if provisioned and instance.state == FROZEN and instance.frozen_reason == "manual":
+        actions.append("unfreeze")
+    actions.append("release")
+    if provisioned:
+        actions.append("query")
+    return actions
+
+
 def describe(instance: Instance) -> str:
     if instance.state == FROZEN:
         return f"frozen ({instance.frozen_reason})"

@@ -72,6 +72,27 @@ class Orders:
             lines = (await session.exec(select(OrderLine).where(OrderLine.order_id == order_id))).all()
             return order, list(lines)
 
+    async def actions(self, order: Order) -> list[str]:
+        """What can be done through this order now: the instance's actions, or for a renewal
+        order only the unsubscription of its period (when it is the latest)."""
+        if order.instance_key is None or order.order_type == "UNSUBSCRIBE":
+            return []
+        async with self.store.read() as session:
+            instance = await _get_instance(session, order.instance_key)
+            product = await get_product(session, instance.product_id)
+            if order.order_type != "RENEWAL":
+                return lc.instance_actions(instance, product)
+            latest = await self._latest_renewal(session, instance.key)
+        live = instance.state in (lc.ACTIVE, lc.FROZEN)
+        return ["unsubscribe"] if live and latest is not None and latest.id == order.id else []
+
+    @staticmethod
+    async def _latest_renewal(session: AsyncSession, instance_key: str) -> Optional[Order]:
+        return (await session.exec(
+            select(Order).where(Order.instance_key == instance_key, Order.order_type == "RENEWAL",
+                                Order.status != "unsubscribed").order_by(col(Order.seq).desc())
+        )).first()
+
     async def instance(self, key: str) -> tuple[Instance, Product]:
         async with self.store.read() as session:
             instance = await _get_instance(session, key)
@@ -352,10 +373,7 @@ class Orders:
             raise Conflict(f"renewal order {renewal.id} is already unsubscribed", field="status")
         instance = await _get_instance(session, renewal.instance_key or "")
         lc.require_state(instance, "unsubscribe a renewal period", (lc.ACTIVE, lc.FROZEN))
-        latest = (await session.exec(
-            select(Order).where(Order.instance_key == instance.key, Order.order_type == "RENEWAL",
-                                Order.status != "unsubscribed").order_by(col(Order.seq).desc())
-        )).first()
+        latest = await self._latest_renewal(session, instance.key)
         if latest is None or latest.id != renewal.id:
             raise Conflict(
                 f"only the latest renewal of instance {instance.key} can be unsubscribed"

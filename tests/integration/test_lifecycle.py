@@ -216,3 +216,21 @@ async def test_demo_merchant_serves_a_full_purchase_out_of_the_box(api) -> None:
     status, page = await api.page("/")  # the console's dashboard lists the order
     assert status == 200 and order["order_id"] in page
     assert datetime.fromisoformat((await api.ok("GET", "/clock"))["now"].rstrip("Z")) == START + timedelta(minutes=2)
+
+
+async def test_orders_list_the_actions_their_state_allows(shop: Shop) -> None:
+    shop.stub.behaviour.fail_next = 1
+    order = await shop.buy()
+    pending = await shop.api.ok("GET", f"/orders/{order['order_id']}")
+    assert pending["actions"] == ["unsubscribe", "release"]  # nothing else before an instanceId exists
+    await shop.api.advance(hours=1)
+    active = await shop.api.ok("GET", f"/orders/{order['order_id']}")
+    assert active["actions"] == ["renew", "upgrade", "unsubscribe", "freeze", "release", "query"]
+    renewal = await shop.api.ok("POST", f"/orders/{order['order_id']}/renew", {})
+    assert renewal["actions"] == ["unsubscribe"]
+    await shop.api.ok("POST", f"/orders/{order['order_id']}/freeze")
+    frozen = await shop.api.ok("GET", f"/orders/{order['order_id']}")
+    assert frozen["actions"] == ["renew", "unsubscribe", "unfreeze", "release", "query"]
+    await shop.api.ok("POST", f"/orders/{order['order_id']}/release")
+    assert (await shop.api.ok("GET", f"/orders/{order['order_id']}"))["actions"] == []
+    assert (await shop.api.ok("GET", f"/orders/{renewal['order_id']}"))["actions"] == []

@@ -1,0 +1,77 @@
+"""Form handling: parse a posted form into a service-layer input and collect field errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from emulator.marketplace.errors import DomainError
+
+from .security import CSRF_FIELD
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+@dataclass
+class FormState:
+    """What a form shows: the values typed, an error per field, and a message for the whole form."""
+
+    name: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    message: Optional[str] = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.message)
+
+    def from_domain(self, exc: DomainError) -> "FormState":
+        if exc.field and exc.field in self.values:
+            self.errors[exc.field] = exc.message
+        else:
+            self.message = exc.message
+        return self
+
+
+async def read_form(request: web.Request, booleans: Iterable[str] = (), json_fields: Iterable[str] = (),
+                    name: str = "") -> tuple[dict[str, Any], FormState]:
+    """The posted fields without blanks, booleans from checkboxes, JSON fields decoded."""
+    posted = await request.post()
+    raw = {k: str(v).strip() for k, v in posted.items() if k != CSRF_FIELD and k != "form"}
+    state = FormState(name=name, values=dict(raw))
+    data: dict[str, Any] = {k: v for k, v in raw.items() if v != ""}
+    for flag in booleans:
+        data[flag] = flag in raw and raw[flag] not in ("", "0", "false", "off")
+        state.values[flag] = data[flag]
+    for name_ in json_fields:
+        if name_ in data:
+            try:
+                data[name_] = json.loads(data[name_])
+            except json.JSONDecodeError as exc:
+                state.errors[name_] = f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    return data, state
+
+
+def validate(model: type[Model], data: dict[str, Any], state: FormState) -> Optional[Model]:
+    if state.errors:
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for item in exc.errors():
+            loc = [str(p) for p in item["loc"] if p != "[key]"]
+            key = loc[0] if loc else "_form"
+            message = item["msg"].removeprefix("Value error, ")
+            if item["type"] == "missing":
+                message = "is required"
+            detail = ".".join(loc[1:])
+            text = f"{detail}: {message}" if detail else message
+            if key == "_form":
+                state.message = text
+            else:
+                state.errors.setdefault(key, text)
+        return None

@@ -1,0 +1,135 @@
+"""Orders: place one, list them, and act on an order's instance (state-gated actions)."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from emulator.control.views import delivery_view, instance_view, order_view, product_view
+from emulator.delivery.service import DeliveryFilter
+from emulator.marketplace.errors import DomainError
+from emulator.marketplace.inputs import ConvertInput, OrderInput, RenewInput, UpgradeInput
+from emulator.marketplace.orders import OrderFilter
+
+from ..forms import FormState, read_form, validate
+from ..security import redirect
+from .common import query, render, services
+
+ORDER_TYPES = ("NEW", "TRIAL", "TRIAL_TO_FORMAL", "RENEWAL", "CHANGE", "UNSUBSCRIBE")
+STATUSES = ("paid", "delivered", "undelivered", "failed", "unsubscribed")
+
+
+async def _products(request: web.Request) -> list[dict[str, Any]]:
+    return [product_view(p) for p in await services(request).catalogue.list_products()]
+
+
+async def _list(request: web.Request, form: FormState | None = None, status: int = 200) -> web.Response:
+    flt = OrderFilter(merchant_id=query(request, "merchant_id"), order_type=query(request, "order_type"),
+                      status=query(request, "status"), limit=200)
+    orders = [order_view(o) for o in await services(request).orders.list(flt)]
+    form = form or FormState(name="buy", values={"period_number": 1})
+    return render("orders.html", request, {
+        "orders": orders, "products": await _products(request), "form": form, "filters": flt,
+        "order_types": ORDER_TYPES, "statuses": STATUSES,
+    }, status)
+
+
+async def list_orders(request: web.Request) -> web.Response:
+    return await _list(request)
+
+
+async def create_order(request: web.Request) -> web.Response:
+    data, form = await read_form(request, booleans=("trial",), name="buy")
+    if data.get("trial"):
+        data.pop("period_number", None)  # a trial lasts the product's trial_days
+    model = validate(OrderInput, data, form)
+    if model is not None:
+        try:
+            order = await services(request).orders.create(model)
+        except DomainError as exc:
+            form.from_domain(exc)
+        else:
+            raise redirect(f"/orders/{order.id}", f"Order {order.id} placed; newInstance is on its way.")
+    return await _list(request, form, 400)
+
+
+async def _detail(request: web.Request, order_id: str, form: FormState | None = None,
+                  status: int = 200) -> web.Response:
+    s = services(request)
+    try:
+        order, lines = await s.orders.get(order_id)
+    except DomainError:
+        raise web.HTTPNotFound(text=f"Order {order_id} does not exist.") from None
+    instance = product = None
+    related: list[dict[str, Any]] = []
+    if order.instance_key:
+        inst, prod = await s.orders.instance(order.instance_key)
+        instance, product = instance_view(inst, prod, s.clock), product_view(prod)
+        related = [order_view(o) for o in await s.orders.list(OrderFilter(instance_key=inst.key, limit=50))]
+    deliveries = [delivery_view(d) for d in await s.deliveries.list(DeliveryFilter(order_id=order_id, limit=200))]
+    targets = [("", "same product")] + [
+        (p["code"], f"{p['code']} — {p['name']}") for p in await _products(request)
+        if p["merchant_id"] == order.merchant_id and p["charging_mode"] == "PERIOD"]
+    return render("order.html", request, {
+        "order": order_view(order, lines), "instance": instance, "product": product, "related": related,
+        "deliveries": deliveries, "actions": await s.orders.actions(order), "targets": targets,
+        "form": form or FormState(values={"period_number": 1}),
+    }, status)
+
+
+async def order_detail(request: web.Request) -> web.Response:
+    return await _detail(request, request.match_info["order_id"])
+
+
+def _form_action(model: type[BaseModel] | None, run: Callable[..., Awaitable[Any]], done: str) -> Any:
+    async def handler(request: web.Request) -> web.Response:
+        order_id = request.match_info["order_id"]
+        data, form = await read_form(request, name=request.match_info.get("action", ""))
+        form.name = handler.__name__
+        orders = services(request).orders
+        try:
+            if model is None:
+                result = await run(orders, order_id)
+            else:
+                parsed = validate(model, data, form)
+                if parsed is None:
+                    return await _detail(request, order_id, form, 400)
+                result = await run(orders, order_id, parsed)
+        except DomainError as exc:
+            form.from_domain(exc)
+            return await _detail(request, order_id, form, 409 if exc.status == 409 else 400)
+        raise redirect(f"/orders/{order_id}", done.format(result=result))
+
+    return handler
+
+
+async def query_instance(request: web.Request) -> web.Response:
+    order_id = request.match_info["order_id"]
+    try:
+        outcome = await services(request).orders.query_instance(order_id)
+    except DomainError as exc:
+        raise redirect(f"/orders/{order_id}", exc.message, "error") from None
+    raise redirect(f"/orders/{order_id}", f"queryInstance: {outcome.summary}", "ok" if outcome.passed else "error")
+
+
+ACTIONS: dict[str, Any] = {
+    "renew": _form_action(RenewInput, lambda o, i, d: o.renew(i, d), "Renewal order {result.id} placed."),
+    "convert": _form_action(ConvertInput, lambda o, i, d: o.convert_trial(i, d), "Formal order {result.id} placed."),
+    "upgrade": _form_action(UpgradeInput, lambda o, i, d: o.upgrade(i, d), "Upgrade order {result.id} placed."),
+    "unsubscribe": _form_action(None, lambda o, i: o.unsubscribe(i), "Order {result.id} recorded: unsubscribed."),
+    "freeze": _form_action(None, lambda o, i: o.freeze(i), "Instance frozen."),
+    "unfreeze": _form_action(None, lambda o, i: o.unfreeze(i), "Instance unfrozen."),
+    "release": _form_action(None, lambda o, i: o.release(i), "Instance released."),
+}
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/orders", list_orders)
+    app.router.add_post("/orders", create_order)
+    app.router.add_get("/orders/{order_id}", order_detail)
+    for name, handler in ACTIONS.items():
+        handler.__name__ = name
+        app.router.add_post(f"/orders/{{order_id}}/{name}", handler)
+    app.router.add_post("/orders/{order_id}/query", query_instance)
