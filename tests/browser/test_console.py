@@ -92,6 +92,9 @@ async def test_qa_runs_a_monthly_lifecycle_by_hand(emulator: EmulatorServer, mer
     await expect(page.locator("#instance-state")).to_have_text("released")
     await expect(page.locator("#actions")).to_contain_text("No action is possible")
     assert merchant_stub.stub.calls("releaseInstance")
+    await page.goto(base + "/deliveries")
+    await expect(page.locator("#deliveries-table tr", has_text="releaseInstance")).to_be_visible()
+    await screenshot(page, "deliveries-lifecycle")
 
 
 async def test_failing_merchant_retries_verdict_and_resend(emulator: EmulatorServer, api: Api,
