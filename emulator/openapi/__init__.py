@@ -1,0 +1,1 @@
+"""Open APIs the emulator serves to merchants (PROTOCOL §12)."""
