@@ -12,6 +12,8 @@ from aiohttp import web
 from .control import routes as control_routes
 from .control.errors import error_middleware
 from .control.keys import DEMO_STUB, SERVICES, SETTINGS
+from .openapi import routes as openapi_routes
+from .openapi.gateway import make_gateway
 from .services import Services
 from .settings import Settings
 from .testing.merchant_stub import MerchantStub
@@ -29,7 +31,8 @@ def _demo_key(settings: Settings) -> str:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=1 << 20)
+    gateway = make_gateway(lambda request: request.app[SERVICES])
+    app = web.Application(middlewares=[gateway, error_middleware], client_max_size=1 << 20)
     app[SETTINGS] = settings
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -39,6 +42,7 @@ def create_app(settings: Settings) -> web.Application:
 
     app.cleanup_ctx.append(services_ctx)
     control_routes.setup(app)
+    openapi_routes.setup(app)
     stub: Optional[MerchantStub] = None
     if settings.demo_merchant and not settings.merchant_url:
         stub = MerchantStub(_demo_key(settings))

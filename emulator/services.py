@@ -16,6 +16,10 @@ from .delivery.dispatcher import Dispatcher, Outcome
 from .delivery.scheduler import Scheduler
 from .delivery.service import Deliveries
 from .events import EventBus
+from .openapi.credentials import Credentials, NonceCache
+from .openapi.gateway import RateLimiter
+from .openapi.journal import Journal
+from .openapi.records import OpenApiRecords
 from .marketplace.catalogue import Catalogue
 from .marketplace.inputs import MerchantInput, ProductInput
 from .marketplace.orders import Orders, SyncOutcome
@@ -44,6 +48,11 @@ class Services:
         )
         self.catalogue = Catalogue(store, clock)
         self.deliveries = Deliveries(store, clock, self._wake)
+        self.credentials = Credentials(store, clock)
+        self.journal = Journal(store)
+        self.openapi_records = OpenApiRecords(store, clock)
+        self.rate_limiter = RateLimiter(settings.openapi_rate_limit_per_s)
+        self.usage_nonces = NonceCache(2 * settings.openapi_usage_ts_window_s)
         self.events = EventBus()
         self.dispatcher.listeners.append(lambda delivery_id: self.events.publish("delivery", delivery_id))
         self.demo_merchant_url: Optional[str] = None
@@ -65,6 +74,7 @@ class Services:
             self.demo_merchant_url = base_url.rstrip("/") + "/demo-merchant/produce"
         await self._seed_if_empty()
         await self._point_builtin_merchants()
+        await self.credentials.load()
         interrupted = await self.dispatcher.recover()
         if interrupted:
             log.warning("%d attempt(s) were interrupted by a stop; their slots are sent again", interrupted)
@@ -131,6 +141,7 @@ class Services:
             if seed:
                 await self._seed_if_empty()
                 await self._point_builtin_merchants()
+            await self.credentials.load()
         self.events.publish("reset")
 
     # -- internals -------------------------------------------------------------------------

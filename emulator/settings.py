@@ -11,7 +11,7 @@ import os
 import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -42,6 +42,14 @@ class Settings(BaseModel):
     fixtures_dir: Path = REPO_FIXTURES
     seed_demo: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Open APIs (PROTOCOL §12, §15.1 switches)
+    openapi_sdk_date_skew_s: int = Field(900, ge=1, le=86400)
+    openapi_rate_limit_per_s: Optional[int] = Field(None, ge=1, le=100000)
+    openapi_mock_time: Literal["relative", "fixed"] = "relative"
+    openapi_usage_sign_key: Literal["access_key", "sk"] = "access_key"
+    openapi_usage_ts_window_s: int = Field(300, ge=1, le=86400)
+    openapi_usage_max_records: int = Field(1000, ge=1, le=100000)
+    openapi_usage_validation: Literal["record", "request"] = "record"
 
     @field_validator("clock_start")
     @classmethod

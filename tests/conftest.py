@@ -84,6 +84,9 @@ class Shop:
         await api.ok("POST", "/products", {
             "code": "onetime", "merchant_id": "acme", "name": "Acme one-time", "charging_mode": "ONE_TIME",
         })
+        await api.ok("POST", "/products", {
+            "code": "ondemand", "merchant_id": "acme", "name": "Acme API calls", "charging_mode": "ON_DEMAND",
+        })
         return shop
 
     async def buy(self, product: str = "monthly", **extra: object) -> dict:

@@ -13,7 +13,7 @@ CSRF_COOKIE = "koogallery_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 FLASH_COOKIE = "koogallery_flash"
-CONSOLE_EXEMPT = ("/sandbox/api/", "/demo-merchant/", "/healthz", "/static/")
+CONSOLE_EXEMPT = ("/sandbox/api/", "/api/", "/demo-merchant/", "/healthz", "/static/")
 TOKEN_KEY = web.RequestKey("csrf_token", str)
 FLASH_TAKEN = web.RequestKey("flash_taken", bool)
 

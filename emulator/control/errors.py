@@ -13,6 +13,7 @@ from ..clock import ClockError
 from ..marketplace.errors import DomainError
 
 log = logging.getLogger(__name__)
+OPEN_API_PREFIX = "/api/"
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -79,6 +80,8 @@ def _http(response: web.Response) -> _HTTPFromResponse:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                            ) -> web.StreamResponse:
+    if request.path.startswith(OPEN_API_PREFIX):  # the open-API gateway answers in its own shapes
+        return await handler(request)
     try:
         return await handler(request)
     except _HTTPFromResponse as exc:

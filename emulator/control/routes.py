@@ -14,11 +14,13 @@ from ..marketplace.inputs import (
     ConvertInput, MerchantInput, MerchantPatch, OrderInput, ProductInput, ProductPatch, RenewInput, UpgradeInput,
 )
 from ..marketplace.orders import OrderFilter
+from ..openapi.journal import JournalFilter
 from ..services import Services
 from .errors import error_response, parse_body, parse_query
 from .keys import SERVICES
 from .views import (
-    attempt_view, clock_view, delivery_view, instance_view, merchant_view, order_view, product_view,
+    attempt_view, clock_view, credential_view, delivery_view, inbound_view, instance_view, license_code_view,
+    merchant_view, order_view, product_view, usage_view,
 )
 
 PREFIX = "/sandbox/api/v1"
@@ -291,6 +293,65 @@ async def get_delivery(request: web.Request) -> web.Response:
 async def restart_delivery(request: web.Request) -> web.Response:
     delivery = await _services(request).deliveries.restart(_delivery_id(request))
     return web.json_response(delivery_view(delivery), status=202)
+
+
+# -- open APIs: credentials, journal, usage, License test codes ------------------------------
+@routes.post(PREFIX + "/merchants/{merchant_id}/credentials")
+async def issue_credentials(request: web.Request) -> web.Response:
+    issued = await _services(request).credentials.issue(request.match_info["merchant_id"])
+    return web.json_response({"ak": issued.ak, "sk": issued.sk, "merchant_id": issued.merchant_id,
+                              "note": "the SK is shown only in this response; earlier pairs are revoked"},
+                             status=201)
+
+
+@routes.get(PREFIX + "/merchants/{merchant_id}/credentials")
+async def list_credentials(request: web.Request) -> web.Response:
+    services = _services(request)
+    await services.catalogue.merchant(request.match_info["merchant_id"])
+    rows = await services.credentials.list(request.match_info["merchant_id"])
+    return web.json_response({"credentials": [credential_view(c) for c in rows]})
+
+
+class InboundQuery(_Query):
+    merchant_id: Optional[str] = None
+    api: Optional[str] = None
+    accepted: Optional[bool] = None
+
+
+@routes.get(PREFIX + "/inbound")
+async def list_inbound(request: web.Request) -> web.Response:
+    q = parse_query(request, InboundQuery)
+    calls = await _services(request).journal.list(JournalFilter(
+        merchant_id=q.merchant_id, api=q.api, accepted=q.accepted, limit=q.limit, offset=q.offset))
+    return web.json_response({"calls": [inbound_view(c) for c in calls]})
+
+
+@routes.get(PREFIX + "/inbound/{call_id:\\d+}")
+async def get_inbound(request: web.Request) -> web.Response:
+    call = await _services(request).journal.get(int(request.match_info["call_id"]))
+    return web.json_response(inbound_view(call, full=True))
+
+
+@routes.get(PREFIX + "/instances/{key}/usage")
+async def instance_usage(request: web.Request) -> web.Response:
+    services = _services(request)
+    instance, _product = await services.orders.instance(request.match_info["key"])
+    records, total = await services.openapi_records.usage(instance.key)
+    return web.json_response({"instance": instance.key, "total": str(total),
+                              "records": [usage_view(r) for r in records]})
+
+
+@routes.post(PREFIX + "/products/{ref}/license-codes")
+async def issue_license_code(request: web.Request) -> web.Response:
+    code = await _services(request).openapi_records.issue_test_code(request.match_info["ref"])
+    return web.json_response(license_code_view(code), status=201)
+
+
+@routes.get(PREFIX + "/license-codes")
+async def list_license_codes(request: web.Request) -> web.Response:
+    q = parse_query(request, ProductQuery)
+    codes = await _services(request).openapi_records.license_codes(q.merchant_id)
+    return web.json_response({"license_codes": [license_code_view(c) for c in codes]})
 
 
 # -- clock and reset -------------------------------------------------------------------------

@@ -7,7 +7,10 @@ from typing import Any, Optional
 
 from ..clock import Clock
 from ..marketplace import lifecycle as lc
-from ..store.tables import Attempt, Delivery, Instance, Merchant, Order, OrderLine, Product
+from ..store.tables import (
+    ApiCredential, Attempt, Delivery, InboundCall, Instance, LicenseCode, Merchant, Order, OrderLine, Product,
+    UsageRecord,
+)
 
 
 def iso(moment: Optional[datetime]) -> Optional[str]:
@@ -103,3 +106,36 @@ def attempt_view(a: Attempt) -> dict[str, Any]:
 def clock_view(clock: Clock) -> dict[str, Any]:
     state = clock.state
     return {"now": iso(clock.now()), "mode": state.mode.value, "speed": state.speed}
+
+
+def credential_view(c: ApiCredential) -> dict[str, Any]:
+    return {"ak": c.ak, "sk": mask(c.sk), "merchant_id": c.merchant_id, "created_at": iso(c.created_at),
+            "revoked_at": iso(c.revoked_at), "active": c.revoked_at is None}
+
+
+def inbound_view(c: InboundCall, full: bool = False) -> dict[str, Any]:
+    view = {
+        "id": c.id, "request_id": c.request_id, "merchant_id": c.merchant_id, "ak": c.ak, "api": c.api,
+        "at": iso(c.at), "wall": iso(c.wall), "method": c.method, "path": c.path, "query": c.query,
+        "status": c.status, "result_code": c.result_code, "accepted": c.accepted, "verdict": c.verdict,
+        "elapsed_ms": c.elapsed_ms,
+    }
+    if full:
+        headers = {k: ("SDK-HMAC-SHA256 " + v.split(" ", 1)[1] if k.lower() == "authorization" and " " in v else v)
+                   for k, v in c.request_headers.items()}
+        view.update({"request_headers": headers, "request_body": c.request_body, "response_body": c.response_body,
+                     "detail": c.detail})
+    return view
+
+
+def usage_view(r: UsageRecord) -> dict[str, Any]:
+    return {"metering_sn": r.metering_sn, "instance_id": r.instance_id, "record_time": iso(r.record_time),
+            "begin_time": iso(r.begin_time), "end_time": iso(r.end_time), "usage_value": r.usage_value,
+            "relate_pkg_instance": r.relate_pkg_instance, "accepted_at": iso(r.accepted_at)}
+
+
+def license_code_view(c: LicenseCode) -> dict[str, Any]:
+    return {"code": c.code, "merchant_id": c.merchant_id, "product_id": c.product_id, "status": c.status,
+            "test": c.test, "effective_at": iso(c.effective_at), "expire_at": iso(c.expire_at),
+            "activated_at": iso(c.activated_at), "last_heartbeat_at": iso(c.last_heartbeat_at),
+            "third_party_account": c.third_party_account, "ip": c.ip}

@@ -55,3 +55,20 @@ class MktError(Exception):
 
     def body(self) -> dict[str, Any]:
         return mkt_body(self.code, self.extra_info)[1]
+
+
+class ApiAnswer(MktError):
+    """A non-success answer with its own code, text and status (the License codes of §12.8, some of
+    which come with HTTP 200)."""
+
+    def __init__(self, code: str, message: str, status: int, detail: Optional[str] = None) -> None:
+        Exception.__init__(self, f"{code}: {detail or message}")
+        self.code, self.extra_info = code, detail
+        self._message, self._status = message, status
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+    def body(self) -> dict[str, Any]:
+        return {"resultCode": self.code, "resultMsg": self._message}

@@ -169,3 +169,74 @@ class ClockRow(SQLModel, table=True):
     anchor_emulated: NaiveDatetime
     anchor_wall: NaiveDatetime
 
+
+
+class ApiCredential(SQLModel, table=True):
+    """An AK/SK pair the emulator issued to a merchant for the open APIs (PROTOCOL §12.1)."""
+
+    ak: str = Field(primary_key=True, max_length=64)
+    sk: str
+    merchant_id: str = Field(foreign_key="merchant.id", index=True)
+    created_at: NaiveDatetime
+    revoked_at: Optional[NaiveDatetime] = None
+
+
+class InboundCall(SQLModel, table=True):
+    """One call a merchant made to the open APIs: request, response and verdict (PROTOCOL §12.1)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    request_id: str = Field(index=True)
+    merchant_id: Optional[str] = Field(default=None, index=True)
+    ak: Optional[str] = None
+    api: str  # query_order | usage_push | license_activate | ... | unknown
+    at: NaiveDatetime  # emulated
+    wall: NaiveDatetime
+    method: str
+    path: str
+    query: str = ""
+    request_headers: dict = _json()
+    request_body: str = ""
+    status: int
+    response_body: str = ""
+    result_code: str = ""
+    accepted: bool = False
+    verdict: str = ""
+    detail: Optional[str] = None
+    elapsed_ms: float = 0.0
+
+
+class UsageRecord(SQLModel, table=True):
+    """An accepted usage record of an on-demand instance (PROTOCOL §12.7)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    merchant_id: str = Field(foreign_key="merchant.id", index=True)
+    instance_key: str = Field(index=True)
+    instance_id: str
+    metering_sn: str
+    record_time: NaiveDatetime
+    begin_time: NaiveDatetime
+    end_time: NaiveDatetime
+    usage_value: str
+    relate_pkg_instance: Optional[str] = None
+    call_id: Optional[int] = None
+    accepted_at: NaiveDatetime
+
+    __table_args__ = (UniqueConstraint("merchant_id", "metering_sn"),)
+
+
+class LicenseCode(SQLModel, table=True):
+    """An authorization code the License open APIs answer for (PROTOCOL §12.8)."""
+
+    code: str = Field(primary_key=True, max_length=64)
+    merchant_id: str = Field(foreign_key="merchant.id", index=True)
+    product_id: str = Field(foreign_key="product.id")
+    sku_code: str
+    status: str
+    test: bool = True
+    effective_at: NaiveDatetime
+    expire_at: Optional[NaiveDatetime] = None
+    activated_at: Optional[NaiveDatetime] = None
+    last_heartbeat_at: Optional[NaiveDatetime] = None
+    third_party_account: Optional[str] = None
+    ip: Optional[str] = None
+    created_at: NaiveDatetime

@@ -13,11 +13,14 @@ import asyncio
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from aiohttp import web
 
 from ..protocol.signing import verify_basic_signature
+
+if TYPE_CHECKING:
+    from .openapi_client import OpenApiClient
 
 FailureMode = Literal["http_500", "result_code", "processing", "timeout", "bad_json", "no_instance_id"]
 FAILURE_MODES = ("http_500", "result_code", "processing", "timeout", "bad_json", "no_instance_id")
@@ -49,8 +52,12 @@ class ReceivedCall:
 
 
 class MerchantStub:
-    def __init__(self, access_key: str, signature_window_s: float = 60.0) -> None:
+    def __init__(self, access_key: str, signature_window_s: float = 60.0,
+                 open_api: Optional["OpenApiClient"] = None) -> None:
         self.access_key = access_key
+        self.open_api = open_api  # when set, each new purchase is looked up with Query Order (§4 R7)
+        self.order_details: dict[str, Any] = {}
+        self.lookups: list[asyncio.Task[None]] = []
         self.signature_window_s = signature_window_s
         self.behaviour = Behaviour()
         self.received: list[ReceivedCall] = []
@@ -72,6 +79,7 @@ class MerchantStub:
         self.received.clear()
         self.instances.clear()
         self._by_line.clear()
+        self.order_details.clear()
 
     def calls(self, activity: Optional[str] = None) -> list[ReceivedCall]:
         return [c for c in self.received if activity is None or c.activity == activity]
@@ -146,7 +154,14 @@ class MerchantStub:
             instance_id = str(body.get("businessId") or line)
             self._by_line[line] = instance_id
             self.instances[instance_id] = {"orderId": body.get("orderId"), "orderLineId": line, "status": "NORMAL"}
+            if self.open_api is not None:
+                self.lookups.append(asyncio.create_task(self._look_up(str(body.get("orderId")), line)))
         return {"resultCode": "000000", "resultMsg": "success.", "instanceId": instance_id}
+
+    async def _look_up(self, order_id: str, line: str) -> None:
+        assert self.open_api is not None
+        status, answer = await self.open_api.query_order(order_id, line)
+        self.order_details[order_id] = {"status": status, **(answer or {})}
 
     def _on_queryInstance(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.behaviour.not_ready_polls > 0:

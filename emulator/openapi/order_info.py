@@ -1,0 +1,62 @@
+"""Query Order answers for orders the emulator created (PROTOCOL §12.5), built from the same data
+the callbacks used, so the slim newInstance → Query Order flow is consistent end to end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ..protocol.times import compact_time
+from ..store.tables import Order, OrderLine, Product
+from .results import MktError
+
+
+async def order_info(session: AsyncSession, order_id: str, merchant_id: str) -> dict[str, Any]:
+    order = await session.get(Order, order_id)
+    if order is None:
+        raise MktError("MKT.0100", "orderId: order not found")
+    if order.merchant_id != merchant_id:
+        raise MktError("MKT.0150", "orderId: the order belongs to another merchant")
+    lines = (await session.exec(select(OrderLine).where(OrderLine.order_id == order_id))).all()
+    return {
+        "orderId": order.id,
+        "orderType": order.order_type,
+        "createTime": compact_time(order.created_at),
+        "orderLine": [await _line(session, line) for line in lines],
+        "buyerInfo": _buyer(order.buyer),
+        "extendParams": [],
+    }
+
+
+async def _line(session: AsyncSession, line: OrderLine) -> dict[str, Any]:
+    product = await session.get(Product, line.product_id)
+    name = product.name if product else line.product_id
+    return {
+        "orderLineId": line.id,
+        "chargingMode": line.charging_mode,
+        "periodType": line.period_type,
+        "periodNumber": line.period_number,
+        "expireTime": compact_time(line.expire_at) if line.expire_at else None,
+        "productInfo": [{
+            "productId": line.product_id, "skuCode": line.sku_code, "linearValue": line.linear_value,
+            "productName": name,
+        }],
+        "extendParams": [],
+        "currency": line.amount,
+        "currencyAfterDiscount": line.amount,
+    }
+
+
+def _buyer(buyer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "mobilePhone": buyer.get("mobile_phone"),
+        "email": buyer.get("email"),
+        "customerId": buyer.get("customer_id"),
+        "customerName": buyer.get("customer_name"),
+        "customerRealName": buyer.get("customer_real_name"),
+        "customerType": buyer.get("customer_type", 0),
+        "userId": None,
+        "userName": None,
+    }
