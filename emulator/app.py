@@ -16,7 +16,9 @@ from .openapi import routes as openapi_routes
 from .openapi.gateway import make_gateway
 from .services import Services
 from .settings import Settings
+from .marketplace.errors import DomainError
 from .testing.merchant_stub import MerchantStub
+from .testing.openapi_client import OpenApiClient
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,21 @@ class EmulatorServer:
         host = self.settings.host if self.settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
         self.url = f"http://{host}:{port}"
         await self.services.start(self.url)
+        await self._connect_demo_stub()
+        self.services.after_reset.append(self._connect_demo_stub)
         return self.url
+
+    async def _connect_demo_stub(self) -> None:
+        """The demo merchant reads each new order with Query Order, as a real slim merchant does."""
+        stub = self.demo_stub
+        if stub is None:
+            return
+        credentials = self.services.credentials
+        try:
+            pair = await credentials.active_pair("demo") or await credentials.issue("demo")
+        except DomainError:  # the demo merchant was deleted
+            return
+        stub.open_api = OpenApiClient(self.url, pair.ak, pair.sk)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -7,7 +7,7 @@ import json
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Optional
+from typing import Awaitable, Callable, Optional
 
 from sqlmodel import select
 
@@ -56,6 +56,7 @@ class Services:
         self.events = EventBus()
         self.dispatcher.listeners.append(lambda delivery_id: self.events.publish("delivery", delivery_id))
         self.demo_merchant_url: Optional[str] = None
+        self.after_reset: list[Callable[[], Awaitable[None]]] = []
         self.ready = False
         self._clock_saves: set[asyncio.Task[None]] = set()
         clock.on_change(self._persist_clock_later)
@@ -142,6 +143,8 @@ class Services:
                 await self._seed_if_empty()
                 await self._point_builtin_merchants()
             await self.credentials.load()
+        for hook in self.after_reset:
+            await hook()
         self.events.publish("reset")
 
     # -- internals -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ NAV: list[NavItem] = [
     NavItem("Catalogue", "/catalogue"),
     NavItem("Orders", "/orders"),
     NavItem("Deliveries", "/deliveries"),
+    NavItem("Open APIs", "/inbound"),
     NavItem("Clock", "/clock"),
     NavItem("Settings", "/settings"),
 ]

@@ -85,6 +85,12 @@ class Credentials:
         self._active[new.ak] = (new.sk, merchant_id)
         return Issued(new.ak, new.sk, merchant_id)
 
+    async def active_pair(self, merchant_id: str) -> Optional[Issued]:
+        for ak, (sk, owner) in self._active.items():
+            if owner == merchant_id:
+                return Issued(ak, sk, owner)
+        return None
+
     async def list(self, merchant_id: Optional[str] = None) -> Sequence[ApiCredential]:
         async with self.store.read() as session:
             query = select(ApiCredential).order_by(col(ApiCredential.created_at).desc())

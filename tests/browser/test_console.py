@@ -188,3 +188,34 @@ async def test_forms_are_protected_against_cross_site_posts(emulator: EmulatorSe
             assert "expired" in await response.text()
         async with session.get(emulator.url + "/merchants/demo") as response:
             assert "demo-access-key-0001" not in await response.text()  # masked until revealed
+
+
+async def test_open_api_credentials_and_journal(emulator: EmulatorServer, api: Api, page,
+                                                screenshot) -> None:  # type: ignore[no-untyped-def]
+    from playwright.async_api import expect
+
+    from emulator.testing.openapi_client import OpenApiClient
+
+    await page.goto(emulator.url + "/merchants/demo")
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.locator("#issue-credentials").click()
+    ak = await page.locator("#issued-ak").inner_text()
+    sk = await page.locator("#issued-sk").inner_text()
+    assert len(sk) == 40
+    await page.goto(emulator.url + "/merchants/demo")
+    await expect(page.locator("#credentials")).not_to_contain_text(sk)  # masked from now on
+
+    await page.goto(emulator.url + "/inbound")
+    await expect(page.locator("#live-status")).to_have_text("live")
+    client = OpenApiClient(emulator.url, ak, sk)
+    status, _body = await client.query_order("MOCKMONTYRENEW")
+    assert status == 200
+    status, _body = await OpenApiClient(emulator.url, ak, "wrong-secret").query_order("MOCKMONTYRENEW")
+    assert status == 401
+    table = page.locator("#inbound-table")
+    await expect(table.locator("tr", has_text="signature-mismatch")).to_contain_text("refused")
+    await expect(table.locator("tr", has_text="MKT.0000")).to_contain_text("accepted")
+    await screenshot(page, "inbound")
+    await table.locator("tr", has_text="signature-mismatch").get_by_role("link").first.click()
+    await expect(page.locator("#call-detail")).to_contain_text("canonical request")
+    await screenshot(page, "inbound-call")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import catalogue, clock, dashboard, deliveries, live, merchants, orders, settings
+from . import catalogue, clock, dashboard, deliveries, live, merchants, openapi, orders, settings
 
 
 def setup_routes(app: web.Application) -> None:
-    for module in (dashboard, merchants, catalogue, orders, deliveries, clock, settings, live):
+    for module in (dashboard, merchants, catalogue, orders, deliveries, openapi, clock, settings, live):
         module.setup(app)

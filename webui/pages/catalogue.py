@@ -12,6 +12,7 @@ from emulator.marketplace.periods import PERIOD_TYPES
 from ..forms import FormState, read_form, validate
 from ..security import redirect
 from .common import render, services
+from .openapi import codes_of
 
 BOOLEANS = ("upgradable", "allows_change")
 CHOICES = {
@@ -56,7 +57,9 @@ async def _edit(request: web.Request, ref: str, form: FormState | None = None, s
     except DomainError:
         raise web.HTTPNotFound(text=f"Product {ref} does not exist.") from None
     form = form or FormState(name="edit", values=dict(product))
-    return render("product.html", request, {"product": product, "form": form, "choices": CHOICES}, status)
+    return render("product.html", request, {
+        "product": product, "form": form, "choices": CHOICES, "codes": await codes_of(request, product["id"]),
+    }, status)
 
 
 async def edit_product(request: web.Request) -> web.Response:

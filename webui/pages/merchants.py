@@ -13,6 +13,7 @@ from emulator.marketplace.inputs import FAMILIES, MerchantInput, MerchantPatch
 from ..forms import FormState, read_form, validate
 from ..security import redirect
 from .common import render, services
+from .openapi import credentials_of
 
 CHOICES = {
     "family": FAMILIES,
@@ -55,7 +56,9 @@ async def _edit_page(request: web.Request, merchant_id: str, form: FormState | N
         values = {k: v for k, v in view.items() if k not in ("access_key", "kit_key")}
         values["retry_overrides"] = json.dumps(merchant.retry_overrides, indent=1) if merchant.retry_overrides else ""
         form = FormState(name="edit", values=values)
-    return render("merchant.html", request, {"merchant": view, "form": form, "choices": CHOICES}, status)
+    return render("merchant.html", request, {
+        "merchant": view, "form": form, "choices": CHOICES, "credentials": await credentials_of(request, merchant_id),
+    }, status)
 
 
 async def edit_merchant(request: web.Request) -> web.Response:

@@ -7,7 +7,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from pydantic import BaseModel
 
-from emulator.control.views import delivery_view, instance_view, order_view, product_view
+from emulator.control.views import delivery_view, instance_view, order_view, product_view, usage_view
 from emulator.delivery.service import DeliveryFilter
 from emulator.marketplace.errors import DomainError
 from emulator.marketplace.inputs import ConvertInput, OrderInput, RenewInput, UpgradeInput
@@ -69,12 +69,16 @@ async def _detail(request: web.Request, order_id: str, form: FormState | None = 
         instance, product = instance_view(inst, prod, s.clock), product_view(prod)
         related = [order_view(o) for o in await s.orders.list(OrderFilter(instance_key=inst.key, limit=50))]
     deliveries = [delivery_view(d) for d in await s.deliveries.list(DeliveryFilter(order_id=order_id, limit=200))]
+    usage = None
+    if instance is not None and product is not None and product["charging_mode"] == "ON_DEMAND":
+        records, total = await s.openapi_records.usage(instance["key"])
+        usage = {"total": str(total), "records": [usage_view(r) for r in records]}
     targets = [("", "same product")] + [
         (p["code"], f"{p['code']} — {p['name']}") for p in await _products(request)
         if p["merchant_id"] == order.merchant_id and p["charging_mode"] == "PERIOD"]
     return render("order.html", request, {
         "order": order_view(order, lines), "instance": instance, "product": product, "related": related,
-        "deliveries": deliveries, "actions": await s.orders.actions(order), "targets": targets,
+        "deliveries": deliveries, "actions": await s.orders.actions(order), "targets": targets, "usage": usage,
         "form": form or FormState(values={"period_number": 1}),
     }, status)
 

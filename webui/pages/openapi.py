@@ -1,0 +1,72 @@
+"""Open APIs: the journal of merchants' calls, AK/SK issuing, License test codes."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from emulator.control.views import credential_view, inbound_view, license_code_view, merchant_view
+from emulator.marketplace.errors import DomainError
+from emulator.openapi.gateway import APIS
+from emulator.openapi.journal import JournalFilter
+from emulator.openapi.mock_orders import MOCK_ORDER_IDS
+
+from ..security import redirect
+from .common import query, render, services
+
+OUTCOMES = {"accepted": True, "refused": False}
+
+
+async def journal(request: web.Request) -> web.Response:
+    outcome = query(request, "outcome")
+    flt = JournalFilter(merchant_id=query(request, "merchant_id"), api=query(request, "api"),
+                        accepted=OUTCOMES.get(outcome or ""), limit=200)
+    calls = [inbound_view(c) for c in await services(request).journal.list(flt)]
+    return render("inbound.html", request, {
+        "calls": calls, "filters": flt, "outcome": outcome, "apis": sorted(set(APIS.values())),
+        "paths": sorted((path, method) for method, path in APIS), "mock_orders": MOCK_ORDER_IDS,
+    })
+
+
+async def call_detail(request: web.Request) -> web.Response:
+    try:
+        call = await services(request).journal.get(int(request.match_info["call_id"]))
+    except DomainError:
+        raise web.HTTPNotFound(text="No such call.") from None
+    return render("inbound_call.html", request, {"call": inbound_view(call, full=True)})
+
+
+async def issue_credentials(request: web.Request) -> web.Response:
+    """Issue (rotate) a pair and show the SK this once, in the response itself (no redirect)."""
+    s = services(request)
+    merchant_id = request.match_info["merchant_id"]
+    try:
+        issued = await s.credentials.issue(merchant_id)
+    except DomainError as exc:
+        raise redirect(f"/merchants/{merchant_id}", exc.message, "error") from None
+    merchant = merchant_view(await s.catalogue.merchant(merchant_id))
+    return render("credentials_issued.html", request, {"merchant": merchant, "issued": issued}, status=201)
+
+
+async def issue_license_code(request: web.Request) -> web.Response:
+    ref = request.match_info["ref"]
+    try:
+        code = await services(request).openapi_records.issue_test_code(ref)
+    except DomainError as exc:
+        raise redirect(f"/catalogue/{ref}", exc.message, "error") from None
+    raise redirect(f"/catalogue/{ref}", f"Test authorization code {code.code} issued.")
+
+
+async def credentials_of(request: web.Request, merchant_id: str) -> list[dict]:
+    return [credential_view(c) for c in await services(request).credentials.list(merchant_id)]
+
+
+async def codes_of(request: web.Request, product_id: str) -> list[dict]:
+    codes = await services(request).openapi_records.license_codes()
+    return [license_code_view(c) for c in codes if c.product_id == product_id]
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/inbound", journal)
+    app.router.add_get("/inbound/{call_id:\\d+}", call_detail)
+    app.router.add_post("/merchants/{merchant_id}/credentials", issue_credentials)
+    app.router.add_post("/catalogue/{ref}/license-codes", issue_license_code)
