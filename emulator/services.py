@@ -49,7 +49,7 @@ class Services:
         self.catalogue = Catalogue(store, clock)
         self.deliveries = Deliveries(store, clock, self._wake)
         self.credentials = Credentials(store, clock)
-        self.journal = Journal(store)
+        self.journal = Journal(store, on_written=lambda: self.events.publish("inbound"))
         self.openapi_records = OpenApiRecords(store, clock)
         self.rate_limiter = RateLimiter(settings.openapi_rate_limit_per_s)
         self.usage_nonces = NonceCache(2 * settings.openapi_usage_ts_window_s)
@@ -85,6 +85,7 @@ class Services:
 
     async def close(self) -> None:
         self.ready = False
+        await self.journal.flush()
         await self.scheduler.stop()
         await self.dispatcher.close()
         await self.save_clock()

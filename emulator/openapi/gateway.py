@@ -96,8 +96,7 @@ def make_gateway(services_of: Callable[[web.Request], "object"]):  # type: ignor
         body = getattr(response, "body", None)
         call.response_body = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else ""
         call.elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-        await services.journal.record(call)  # type: ignore[attr-defined]
-        services.events.publish("inbound", call.id)  # type: ignore[attr-defined]
+        services.journal.record(call)  # type: ignore[attr-defined]
         return response
 
     return gateway

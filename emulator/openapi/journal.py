@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from sqlmodel import col, select
 
@@ -22,16 +23,32 @@ class JournalFilter:
 
 
 class Journal:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    """Calls are queued and written in batches by one background writer, so the gateway does not
+    wait for a transaction per call; reads first wait until everything queued is written."""
 
-    async def record(self, call: InboundCall) -> InboundCall:
-        async with self.store.write() as session:
-            session.add(call)
-            await session.flush()
-        return call
+    def __init__(self, store: Store, on_written: Callable[[], None] = lambda: None) -> None:
+        self.store = store
+        self._queue: list[InboundCall] = []
+        self._writer: Optional[asyncio.Task[None]] = None
+        self._on_written = on_written
+
+    def record(self, call: InboundCall) -> None:
+        self._queue.append(call)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            await self.store.run_write(lambda session: session.add_all(batch))
+            self._on_written()
+
+    async def flush(self) -> None:
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
 
     async def list(self, flt: JournalFilter) -> Sequence[InboundCall]:
+        await self.flush()
         async with self.store.read() as session:
             query = select(InboundCall).order_by(col(InboundCall.id).desc())
             if flt.merchant_id:
@@ -43,6 +60,7 @@ class Journal:
             return (await session.exec(query.offset(flt.offset).limit(flt.limit))).all()
 
     async def get(self, call_id: int) -> InboundCall:
+        await self.flush()
         async with self.store.read() as session:
             call = await session.get(InboundCall, call_id)
         if call is None:

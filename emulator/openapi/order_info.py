@@ -5,34 +5,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Session, col, select
 
 from ..protocol.times import compact_time
 from ..store.tables import Order, OrderLine, Product
 from .results import MktError
 
 
-async def order_info(session: AsyncSession, order_id: str, merchant_id: str) -> dict[str, Any]:
-    order = await session.get(Order, order_id)
+def order_info(session: Session, order_id: str, merchant_id: str) -> dict[str, Any]:
+    order = session.get(Order, order_id)
     if order is None:
         raise MktError("MKT.0100", "orderId: order not found")
     if order.merchant_id != merchant_id:
         raise MktError("MKT.0150", "orderId: the order belongs to another merchant")
-    lines = (await session.exec(select(OrderLine).where(OrderLine.order_id == order_id))).all()
+    rows = session.exec(
+        select(OrderLine, Product).join(Product, col(OrderLine.product_id) == col(Product.id))
+        .where(OrderLine.order_id == order_id)
+    ).all()
     return {
         "orderId": order.id,
         "orderType": order.order_type,
         "createTime": compact_time(order.created_at),
-        "orderLine": [await _line(session, line) for line in lines],
+        "orderLine": [_line(line, product) for line, product in rows],
         "buyerInfo": _buyer(order.buyer),
         "extendParams": [],
     }
 
 
-async def _line(session: AsyncSession, line: OrderLine) -> dict[str, Any]:
-    product = await session.get(Product, line.product_id)
-    name = product.name if product else line.product_id
+def _line(line: OrderLine, product: Product) -> dict[str, Any]:
+    name = product.name
     return {
         "orderLineId": line.id,
         "chargingMode": line.charging_mode,
