@@ -25,7 +25,43 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--clock-mode", choices=("real", "scaled", "manual"), help="KOOGALLERY_CLOCK_MODE")
     serve.add_argument("--clock-speed", type=float, help="speed factor of the scaled clock (KOOGALLERY_CLOCK_SPEED)")
     serve.add_argument("--print-url", action="store_true", help="print the bound URL on stdout once ready")
+    scenario = commands.add_parser("scenario", help="list or run the named scenarios (fixtures/scenarios)")
+    scenario.add_argument("action", choices=("list", "run"))
+    scenario.add_argument("name", nargs="?", help="scenario to run")
+    scenario.add_argument("--url", help="a running emulator (default: a throw-away one with the demo merchant)")
     return parser
+
+
+async def _scenario(action: str, name: Optional[str], url: str) -> int:
+    from .testing.client import SandboxClient, SandboxError
+
+    async with SandboxClient(url) as client:
+        if action == "list":
+            for item in (await client.request("GET", "/scenarios"))["scenarios"]:
+                print(f"{item['name']:28} {item['description']}")
+            return 0
+        try:
+            report = await client.run_scenario(name or "")
+        except SandboxError as exc:
+            print(f"koogallery-sandbox: {exc}", file=sys.stderr)
+            return 2
+    for step in report["steps"]:
+        print(f"{'PASS' if step['passed'] else 'FAIL'} {step['index']:>2}. {step['step']}\n         {step['detail']}")
+    print(f"scenario {report['scenario']}: {'passed' if report['passed'] else 'FAILED'} "
+          f"(emulator clock {report['clock_from']} -> {report['clock_to']})")
+    return 0 if report["passed"] else 1
+
+
+def _run_scenario_command(args: argparse.Namespace) -> int:
+    if args.action == "run" and not args.name:
+        print("koogallery-sandbox: give the name of the scenario to run", file=sys.stderr)
+        return 2
+    if args.url:
+        return asyncio.run(_scenario(args.action, args.name, args.url))
+    from .testing.threaded import ThreadedEmulator
+
+    with ThreadedEmulator() as emulator:
+        return asyncio.run(_scenario(args.action, args.name, emulator.url))
 
 
 async def _serve(server: EmulatorServer, print_url: bool) -> None:
@@ -45,6 +81,8 @@ async def _serve(server: EmulatorServer, print_url: bool) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "scenario":
+        return _run_scenario_command(args)
     try:
         settings = load_settings(
             config_file=args.config, host=args.host, port=args.port, database=args.database,

@@ -24,6 +24,7 @@ from .marketplace.catalogue import Catalogue
 from .marketplace.inputs import MerchantInput, ProductInput
 from .marketplace.orders import Orders, SyncOutcome
 from .marketplace.reactions import react
+from .scenarios import Scenarios
 from .settings import Settings
 from .store import Store
 from .store.tables import ClockRow, Merchant
@@ -54,6 +55,7 @@ class Services:
         self.rate_limiter = RateLimiter(settings.openapi_rate_limit_per_s)
         self.usage_nonces = NonceCache(2 * settings.openapi_usage_ts_window_s)
         self.events = EventBus()
+        self.scenarios = Scenarios(self, Path(settings.fixtures_dir) / "scenarios")
         self.dispatcher.listeners.append(lambda delivery_id: self.events.publish("delivery", delivery_id))
         self.demo_merchant_url: Optional[str] = None
         self.after_reset: list[Callable[[], Awaitable[None]]] = []

@@ -354,6 +354,18 @@ async def list_license_codes(request: web.Request) -> web.Response:
     return web.json_response({"license_codes": [license_code_view(c) for c in codes]})
 
 
+# -- scenarios -------------------------------------------------------------------------------
+@routes.get(PREFIX + "/scenarios")
+async def list_scenarios(request: web.Request) -> web.Response:
+    return web.json_response({"scenarios": _services(request).scenarios.names()})
+
+
+@routes.post(PREFIX + "/scenarios/{name}/run")
+async def run_scenario(request: web.Request) -> web.Response:
+    report = await _services(request).scenarios.run(request.match_info["name"])
+    return web.json_response(report.as_dict())
+
+
 # -- clock and reset -------------------------------------------------------------------------
 @routes.get(PREFIX + "/clock")
 async def get_clock(request: web.Request) -> web.Response:

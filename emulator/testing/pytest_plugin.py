@@ -1,0 +1,82 @@
+"""pytest plugin (registered by the ``pytest11`` entry point): a real emulator for merchants' suites.
+
+Fixtures:
+
+* ``koogallery`` – a ``SandboxClient`` on the session's emulator, reset before each test (empty
+  store plus the demo catalogue, manual clock at a fixed start).
+* ``koogallery_server`` – the session's ``ThreadedEmulator`` (its ``url``, its ``server``).
+* ``koogallery_isolated`` – a ``SandboxClient`` on an emulator of its own, started and stopped
+  around the test (for tests that change settings or must not share a process).
+
+The emulator listens on a free port, so parallel workers (pytest-xdist) never clash.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, AsyncIterator, Iterator
+
+import pytest
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - the fixtures then say what is missing
+    pytest_asyncio = None  # type: ignore[assignment]
+
+
+def async_fixture(function: Any) -> Any:
+    """An async fixture under any asyncio mode, or one that explains the missing plugin."""
+    if pytest_asyncio is not None:
+        return pytest_asyncio.fixture(function)
+
+    @pytest.fixture(name=function.__name__)
+    def missing() -> None:
+        pytest.fail("the koogallery fixtures need pytest-asyncio: pip install 'koogallery-sandbox[pytest]'")
+
+    return missing
+
+
+from .client import SandboxClient
+from .threaded import ThreadedEmulator
+
+CLOCK_START = datetime(2026, 1, 1, 0, 0, 0)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("koogallery_clock_start", "emulator clock start of the koogallery fixtures (ISO 8601, UTC)",
+                  default=CLOCK_START.isoformat())
+
+
+def _start(config: pytest.Config) -> ThreadedEmulator:
+    start = datetime.fromisoformat(str(config.getini("koogallery_clock_start")))
+    emulator = ThreadedEmulator(clock_start=start)
+    emulator.start()
+    return emulator
+
+
+@pytest.fixture(scope="session")
+def koogallery_server(pytestconfig: pytest.Config) -> Iterator[ThreadedEmulator]:
+    emulator = _start(pytestconfig)
+    yield emulator
+    emulator.stop()
+
+
+@async_fixture
+async def koogallery(koogallery_server: ThreadedEmulator) -> AsyncIterator[SandboxClient]:
+    client = SandboxClient(koogallery_server.url)
+    await client.reset()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@async_fixture
+async def koogallery_isolated(pytestconfig: pytest.Config) -> AsyncIterator[SandboxClient]:
+    emulator = _start(pytestconfig)
+    client = SandboxClient(emulator.url)
+    try:
+        yield client
+    finally:
+        await client.close()
+        emulator.stop()

@@ -1,0 +1,1 @@
+"""The koogallery fixtures come from the installed package's pytest plugin; nothing to declare."""
