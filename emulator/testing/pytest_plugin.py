@@ -42,6 +42,11 @@ from .threaded import ThreadedEmulator
 CLOCK_START = datetime(2026, 1, 1, 0, 0, 0)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # aiohttp-jinja2 (the console) stores one value under a plain string key; not the suite's concern.
+    config.addinivalue_line("filterwarnings", "ignore:It is recommended to use web.RequestKey")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("koogallery_clock_start", "emulator clock start of the koogallery fixtures (ISO 8601, UTC)",
                   default=CLOCK_START.isoformat())
