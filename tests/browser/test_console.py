@@ -219,3 +219,14 @@ async def test_open_api_credentials_and_journal(emulator: EmulatorServer, api: A
     await table.locator("tr", has_text="signature-mismatch").get_by_role("link").first.click()
     await expect(page.locator("#call-detail")).to_contain_text("canonical request")
     await screenshot(page, "inbound-call")
+
+
+async def test_scenario_runs_from_the_console(emulator: EmulatorServer, page, screenshot) -> None:  # type: ignore[no-untyped-def]
+    from playwright.async_api import expect
+
+    await page.goto(emulator.url + "/scenarios")
+    await page.locator('[data-scenario="upgrade-and-unsubscribe"]').click()
+    report = page.locator("#report")
+    await expect(report.locator("h2")).to_contain_text("passed")
+    await expect(report).to_contain_text("releaseInstance succeeded")
+    await screenshot(page, "scenarios")
