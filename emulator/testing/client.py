@@ -56,12 +56,14 @@ class Delivery:
     order_id: Optional[str]
     instance: Optional[str]
     last_verdict: Optional[str]
+    attempt_count: int = 0
     attempts: list[Attempt] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Delivery":
         return cls(data["id"], data["activity"], data["status"], data["params"], data["order_id"], data["instance"],
-                   data["last_verdict"], [Attempt.from_json(a) for a in data.get("attempt_log", [])])
+                   data["last_verdict"], data["attempts"],
+                   [Attempt.from_json(a) for a in data.get("attempt_log", [])])
 
     @property
     def outcome(self) -> str:
@@ -84,8 +86,8 @@ class Delivery:
 
     def describe(self) -> str:
         extra = f" {self.params.get('status') or self.params.get('scene') or ''}".rstrip()
-        return f"#{self.id} {self.activity}{extra}: {self.status}, {len(self.attempts) or '?'} attempt(s), " \
-               f"last verdict: {self.last_verdict or '—'}"
+        return (f"#{self.id} {self.activity}{extra}: {self.status}, {self.attempt_count} attempt(s), "
+                f"last verdict: {self.last_verdict or '—'}")
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def test_plugin_fixture_in_a_real_pytest_run(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "*no releaseInstance delivery for order CS* with outcome 'succeeded'*",
-        "*#1 newInstance: succeeded*",
+        "*#1 newInstance: succeeded, 1 attempt(s), last verdict: passed*",
     ])
 
 
