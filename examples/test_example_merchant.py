@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import AsyncIterator
 
-import pytest
 import pytest_asyncio
 from aiohttp import web
 

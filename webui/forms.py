@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Iterable, Optional, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -14,6 +14,7 @@ from emulator.marketplace.errors import DomainError
 from .security import CSRF_FIELD
 
 Model = TypeVar("Model", bound=BaseModel)
+T = TypeVar("T")
 
 
 @dataclass
@@ -74,4 +75,17 @@ def validate(model: type[Model], data: dict[str, Any], state: FormState) -> Opti
                 state.message = text
             else:
                 state.errors.setdefault(key, text)
+        return None
+
+
+async def submit(model: type[Model], data: dict[str, Any], state: FormState,
+                 action: Callable[[Model], Awaitable[T]]) -> Optional[T]:
+    """Validate, then call the service; on any refusal the errors land in ``state`` and None returns."""
+    parsed = validate(model, data, state)
+    if parsed is None:
+        return None
+    try:
+        return await action(parsed)
+    except DomainError as exc:
+        state.from_domain(exc)
         return None

@@ -9,7 +9,7 @@ from emulator.marketplace.errors import DomainError
 from emulator.marketplace.inputs import CHARGING_MODES, ProductInput, ProductPatch
 from emulator.marketplace.periods import PERIOD_TYPES
 
-from ..forms import FormState, read_form, validate
+from ..forms import FormState, read_form, submit
 from ..security import redirect
 from .common import render, services
 from .openapi import codes_of
@@ -40,14 +40,9 @@ async def create_product(request: web.Request) -> web.Response:
     data, form = await read_form(request, booleans=BOOLEANS, name="create")
     if data.get("charging_mode") != "PERIOD":
         data.pop("period_type", None)  # the select always posts a value
-    model = validate(ProductInput, data, form)
-    if model is not None:
-        try:
-            product = await services(request).catalogue.create_product(model)
-        except DomainError as exc:
-            form.from_domain(exc)
-        else:
-            raise redirect(f"/catalogue/{product.code}", f"Product {product.code} created.")
+    product = await submit(ProductInput, data, form, services(request).catalogue.create_product)
+    if product is not None:
+        raise redirect(f"/catalogue/{product.code}", f"Product {product.code} created.")
     return await _page(request, form, 400)
 
 
@@ -70,14 +65,9 @@ async def update_product(request: web.Request) -> web.Response:
     ref = request.match_info["ref"]
     data, form = await read_form(request, booleans=BOOLEANS, name="edit")
     data.setdefault("trial_days", None)
-    model = validate(ProductPatch, data, form)
-    if model is not None:
-        try:
-            await services(request).catalogue.update_product(ref, model)
-        except DomainError as exc:
-            form.from_domain(exc)
-        else:
-            raise redirect(f"/catalogue/{ref}", "Product saved.")
+    update = services(request).catalogue.update_product
+    if await submit(ProductPatch, data, form, lambda patch: update(ref, patch)) is not None:
+        raise redirect(f"/catalogue/{ref}", "Product saved.")
     return await _edit(request, ref, form, 400)
 
 

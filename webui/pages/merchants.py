@@ -10,7 +10,7 @@ from emulator.control.views import merchant_view
 from emulator.marketplace.errors import DomainError
 from emulator.marketplace.inputs import FAMILIES, MerchantInput, MerchantPatch
 
-from ..forms import FormState, read_form, validate
+from ..forms import FormState, read_form, submit
 from ..security import redirect
 from .common import render, services
 from .openapi import credentials_of
@@ -34,14 +34,9 @@ async def list_merchants(request: web.Request) -> web.Response:
 
 async def create_merchant(request: web.Request) -> web.Response:
     data, form = await read_form(request, json_fields=("retry_overrides",), name="create")
-    model = validate(MerchantInput, data, form)
-    if model is not None:
-        try:
-            merchant = await services(request).catalogue.create_merchant(model)
-        except DomainError as exc:
-            form.from_domain(exc)
-        else:
-            raise redirect(f"/merchants/{merchant.id}", f"Merchant {merchant.id} created.")
+    merchant = await submit(MerchantInput, data, form, services(request).catalogue.create_merchant)
+    if merchant is not None:
+        raise redirect(f"/merchants/{merchant.id}", f"Merchant {merchant.id} created.")
     return await _list(request, form, 400)
 
 
@@ -72,14 +67,9 @@ async def update_merchant(request: web.Request) -> web.Response:
     for secret in ("access_key", "kit_key"):  # blank keeps the stored secret
         if not data.get(secret):
             data.pop(secret, None)
-    model = validate(MerchantPatch, data, form)
-    if model is not None:
-        try:
-            await services(request).catalogue.update_merchant(merchant_id, model)
-        except DomainError as exc:
-            form.from_domain(exc)
-        else:
-            raise redirect(f"/merchants/{merchant_id}", "Merchant saved.")
+    update = services(request).catalogue.update_merchant
+    if await submit(MerchantPatch, data, form, lambda patch: update(merchant_id, patch)) is not None:
+        raise redirect(f"/merchants/{merchant_id}", "Merchant saved.")
     return await _edit_page(request, merchant_id, form, 400)
 
 

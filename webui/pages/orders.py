@@ -13,7 +13,7 @@ from emulator.marketplace.errors import DomainError
 from emulator.marketplace.inputs import ConvertInput, OrderInput, RenewInput, UpgradeInput
 from emulator.marketplace.orders import OrderFilter
 
-from ..forms import FormState, read_form, validate
+from ..forms import FormState, read_form, submit, validate
 from ..security import redirect
 from .common import query, render, services
 
@@ -44,14 +44,9 @@ async def create_order(request: web.Request) -> web.Response:
     data, form = await read_form(request, booleans=("trial",), name="buy")
     if data.get("trial"):
         data.pop("period_number", None)  # a trial lasts the product's trial_days
-    model = validate(OrderInput, data, form)
-    if model is not None:
-        try:
-            order = await services(request).orders.create(model)
-        except DomainError as exc:
-            form.from_domain(exc)
-        else:
-            raise redirect(f"/orders/{order.id}", f"Order {order.id} placed; newInstance is on its way.")
+    order = await submit(OrderInput, data, form, services(request).orders.create)
+    if order is not None:
+        raise redirect(f"/orders/{order.id}", f"Order {order.id} placed; newInstance is on its way.")
     return await _list(request, form, 400)
 
 
