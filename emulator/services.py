@@ -137,6 +137,7 @@ class Services:
     # -- reset -----------------------------------------------------------------------------
     async def reset(self, seed: bool = True) -> None:
         """Forget every merchant, order and delivery; restart the clock; reload the demo data."""
+        await self.journal.flush()
         async with self.scheduler.exclusive():
             await self.store.wipe()
             fresh = _fresh_clock_state(self.settings)
