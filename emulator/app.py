@@ -12,6 +12,7 @@ from aiohttp import web
 from .control import routes as control_routes
 from .control.errors import error_middleware
 from .control.keys import DEMO_STUB, SERVICES, SETTINGS
+from .oauth import routes as oauth_routes
 from .openapi import routes as openapi_routes
 from .openapi.gateway import make_gateway
 from .services import Services
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(services_ctx)
     control_routes.setup(app)
     openapi_routes.setup(app)
+    oauth_routes.setup(app)
     stub: Optional[MerchantStub] = None
     if settings.demo_merchant and not settings.merchant_url:
         stub = MerchantStub(_demo_key(settings))
@@ -53,6 +55,7 @@ def create_app(settings: Settings) -> web.Application:
     from webui import setup as setup_console
 
     setup_console(app)
+    app.middlewares.append(oauth_routes.oauth_middleware)
     return app
 
 

@@ -16,6 +16,7 @@ from .delivery.dispatcher import Dispatcher, Outcome
 from .delivery.scheduler import Scheduler
 from .delivery.service import Deliveries
 from .events import EventBus
+from .oauth.service import AppInput, OAuth, UserInput
 from .openapi.credentials import Credentials, NonceCache
 from .openapi.gateway import RateLimiter
 from .openapi.journal import Journal
@@ -54,6 +55,7 @@ class Services:
         self.openapi_records = OpenApiRecords(store, clock)
         self.rate_limiter = RateLimiter(settings.openapi_rate_limit_per_s)
         self.usage_nonces = NonceCache(2 * settings.openapi_usage_ts_window_s)
+        self.oauth = OAuth(store, clock, settings)
         self.events = EventBus()
         self.scenarios = Scenarios(self, Path(settings.fixtures_dir) / "scenarios")
         self.dispatcher.listeners.append(lambda delivery_id: self.events.publish("delivery", delivery_id))
@@ -181,6 +183,11 @@ class Services:
                 await self._mark_builtin(created.id)
         for raw in data.get("products", []):
             await self.catalogue.create_product(ProductInput(**raw))
+        for raw in data.get("oauth_apps", []):
+            users = raw.pop("users", [])
+            app = await self.oauth.create_app(AppInput(**raw))
+            for user in users:
+                await self.oauth.add_user(app.client_id, UserInput(**user))
 
     async def _mark_builtin(self, merchant_id: str) -> None:
         async with self.store.write() as session:

@@ -50,6 +50,12 @@ class Settings(BaseModel):
     openapi_usage_ts_window_s: int = Field(300, ge=1, le=86400)
     openapi_usage_max_records: int = Field(1000, ge=1, le=100000)
     openapi_usage_validation: Literal["record", "request"] = "record"
+    # OAuth unified login (PROTOCOL §13)
+    oauth_code_ttl_s: int = Field(300, ge=1, le=86400)
+    oauth_access_ttl_s: int = Field(7200, ge=1, le=10 * 86400)
+    oauth_refresh_ttl_s: int = Field(30 * 86400, ge=1, le=3650 * 86400)
+    oauth_sso_session_ttl_s: int = Field(28800, ge=1, le=30 * 86400)
+    oauth_redirect_uri_rule: Literal["same_origin", "exact", "same_domain"] = "same_origin"
 
     @field_validator("clock_start")
     @classmethod

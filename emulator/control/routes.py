@@ -14,11 +14,14 @@ from ..marketplace.inputs import (
     ConvertInput, MerchantInput, MerchantPatch, OrderInput, ProductInput, ProductPatch, RenewInput, UpgradeInput,
 )
 from ..marketplace.orders import OrderFilter
+from ..oauth.service import AppInput, UserInput
 from ..openapi.journal import JournalFilter
+from ..store.tables import OAuthApp, OAuthUser
 from ..services import Services
 from .errors import error_response, parse_body, parse_query
 from .keys import SERVICES
 from .views import (
+    iso, mask,
     attempt_view, clock_view, credential_view, delivery_view, inbound_view, instance_view, license_code_view,
     merchant_view, order_view, product_view, usage_view,
 )
@@ -352,6 +355,58 @@ async def list_license_codes(request: web.Request) -> web.Response:
     q = parse_query(request, ProductQuery)
     codes = await _services(request).openapi_records.license_codes(q.merchant_id)
     return web.json_response({"license_codes": [license_code_view(c) for c in codes]})
+
+
+# -- unified login: applications, test users, journal ----------------------------------------
+def _app_view(app: OAuthApp, secret: bool = False) -> dict:
+    return {"client_id": app.client_id, "client_secret": app.client_secret if secret else mask(app.client_secret),
+            "merchant_id": app.merchant_id, "name": app.name, "login_url": app.login_url,
+            "public_key": app.public_key, "tenant_id": app.tenant_id, "tenant_code": app.tenant_code,
+            "tenant_name": app.tenant_name, "created_at": iso(app.created_at)}
+
+
+def _user_view(user: OAuthUser, tenant: str) -> dict:
+    return {"id": user.id, "userName": user.user_name, "name": user.name, "email": user.email,
+            "mobile": user.mobile, "tenant": tenant, "role": user.role}
+
+
+@routes.post(PREFIX + "/oauth/apps")
+async def create_oauth_app(request: web.Request) -> web.Response:
+    app = await _services(request).oauth.create_app(await parse_body(request, AppInput))
+    return web.json_response(_app_view(app, secret=True), status=201)
+
+
+@routes.get(PREFIX + "/oauth/apps")
+async def list_oauth_apps(request: web.Request) -> web.Response:
+    q = parse_query(request, ProductQuery)
+    return web.json_response({"apps": [_app_view(a) for a in await _services(request).oauth.apps(q.merchant_id)]})
+
+
+@routes.get(PREFIX + "/oauth/apps/{client_id}")
+async def get_oauth_app(request: web.Request) -> web.Response:
+    return web.json_response(_app_view(await _services(request).oauth.app(request.match_info["client_id"])))
+
+
+@routes.post(PREFIX + "/oauth/apps/{client_id}/users")
+async def add_oauth_user(request: web.Request) -> web.Response:
+    oauth = _services(request).oauth
+    app = await oauth.app(request.match_info["client_id"])
+    user = await oauth.add_user(app.client_id, await parse_body(request, UserInput))
+    return web.json_response(_user_view(user, app.tenant_id), status=201)
+
+
+@routes.get(PREFIX + "/oauth/apps/{client_id}/users")
+async def list_oauth_users(request: web.Request) -> web.Response:
+    oauth = _services(request).oauth
+    app = await oauth.app(request.match_info["client_id"])
+    return web.json_response({"users": [_user_view(u, app.tenant_id) for u in await oauth.users(app.client_id)]})
+
+
+@routes.get(PREFIX + "/oauth/journal")
+async def oauth_journal(request: web.Request) -> web.Response:
+    events = await _services(request).oauth.journal(request.query.get("client_id"))
+    return web.json_response({"events": [{"at": iso(e.at), "client_id": e.client_id, "user": e.user,
+                                          "event": e.event, "detail": e.detail} for e in events]})
 
 
 # -- scenarios -------------------------------------------------------------------------------

@@ -240,3 +240,76 @@ class LicenseCode(SQLModel, table=True):
     third_party_account: Optional[str] = None
     ip: Optional[str] = None
     created_at: NaiveDatetime
+
+
+class OAuthApp(SQLModel, table=True):
+    """An application credential of the unified login (PROTOCOL §13.9)."""
+
+    client_id: str = Field(primary_key=True, max_length=64)
+    client_secret: str
+    merchant_id: str = Field(foreign_key="merchant.id", index=True)
+    name: str
+    login_url: str
+    public_key: Optional[str] = None
+    tenant_id: str
+    tenant_code: str
+    tenant_name: str
+    created_at: NaiveDatetime
+
+
+class OAuthUser(SQLModel, table=True):
+    """A test user (test account) allowed to log in to one application."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(foreign_key="oauthapp.client_id", index=True)
+    user_name: str
+    name: str
+    email: Optional[str] = None
+    mobile: Optional[str] = None
+    role: str = "user"
+    password: str
+    created_at: NaiveDatetime
+
+    __table_args__ = (UniqueConstraint("client_id", "user_name"),)
+
+
+class OAuthCode(SQLModel, table=True):
+    code: str = Field(primary_key=True)
+    client_id: str = Field(index=True)
+    user_id: str
+    redirect_uri: str
+    redirect_uri_sent: bool = False
+    session_id: Optional[str] = None
+    expires_at: NaiveDatetime
+    used_at: Optional[NaiveDatetime] = None
+
+
+class OAuthToken(SQLModel, table=True):
+    """An access token, or a refresh token (``kind``), with its expiry on the emulator clock."""
+
+    token: str = Field(primary_key=True)
+    kind: str  # access | refresh
+    client_id: str = Field(index=True)
+    user_id: str
+    code: Optional[str] = Field(default=None, index=True)
+    expires_at: NaiveDatetime
+    revoked_at: Optional[NaiveDatetime] = None
+    created_at: NaiveDatetime
+
+
+class SsoSession(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    user_id: str
+    client_id: str
+    expires_at: NaiveDatetime
+
+
+class OAuthEvent(SQLModel, table=True):
+    """The login journal: who logged in to which app, which tokens were issued, refreshed, refused."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: NaiveDatetime
+    client_id: Optional[str] = Field(default=None, index=True)
+    user: Optional[str] = None
+    event: str
+    detail: str = ""

@@ -1,0 +1,1 @@
+"""OAuth unified login as the marketplace serves it (PROTOCOL §13)."""
