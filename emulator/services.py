@@ -55,8 +55,8 @@ class Services:
         self.openapi_records = OpenApiRecords(store, clock)
         self.rate_limiter = RateLimiter(settings.openapi_rate_limit_per_s)
         self.usage_nonces = NonceCache(2 * settings.openapi_usage_ts_window_s)
-        self.oauth = OAuth(store, clock, settings)
         self.events = EventBus()
+        self.oauth = OAuth(store, clock, settings, on_event=lambda: self.events.publish("oauth"))
         self.scenarios = Scenarios(self, Path(settings.fixtures_dir) / "scenarios")
         self.dispatcher.listeners.append(lambda delivery_id: self.events.publish("delivery", delivery_id))
         self.demo_merchant_url: Optional[str] = None

@@ -18,6 +18,7 @@ NAV: list[NavItem] = [
     NavItem("Orders", "/orders"),
     NavItem("Deliveries", "/deliveries"),
     NavItem("Open APIs", "/inbound"),
+    NavItem("Unified login", "/login-apps"),
     NavItem("Scenarios", "/scenarios"),
     NavItem("Clock", "/clock"),
     NavItem("Settings", "/settings"),

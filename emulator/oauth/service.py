@@ -8,7 +8,7 @@ import string
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import col, select, update
@@ -86,10 +86,12 @@ def user_info(user: OAuthUser, app: OAuthApp) -> dict[str, Optional[str]]:
 
 
 class OAuth:
-    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
+    def __init__(self, store: Store, clock: Clock, settings: Settings,
+                 on_event: Callable[[], None] = lambda: None) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings
+        self._on_event = on_event
 
     # -- applications and test users ------------------------------------------------------
     async def create_app(self, data: AppInput) -> OAuthApp:
@@ -299,6 +301,7 @@ class OAuth:
     async def log(self, event: str, client_id: Optional[str], user: Optional[str], detail: str = "") -> None:
         async with self.store.write() as session:
             session.add(OAuthEvent(at=self.clock.now(), client_id=client_id, user=user, event=event, detail=detail))
+        self._on_event()
 
     async def journal(self, client_id: Optional[str] = None, limit: int = 200) -> Sequence[OAuthEvent]:
         async with self.store.read() as session:
