@@ -55,8 +55,12 @@ async def oauth_middleware(request: web.Request, handler: Callable[[web.Request]
     return response
 
 
+MACHINE_PATHS = ("/api/v1/oauth2/token", "/api/v1/oauth2/userinfo")
+
+
 def _error_response(request: web.Request, error: OAuthError) -> web.Response:
-    if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+    """JSON for the back-channel endpoints and for clients asking for JSON; a page for browsers."""
+    if request.path in MACHINE_PATHS or "application/json" in request.headers.get("Accept", ""):
         return web.json_response(error.body(), status=error.status, headers=error.headers)
     return aiohttp_jinja2.render_template("oauth_error.html", request, {"error": error}, status=error.status)
 
@@ -108,9 +112,9 @@ async def _check_client(oauth: "OAuth", params: dict[str, Optional[str]]) -> tup
 
 
 # -- the portal-login page ---------------------------------------------------------------------
-async def login_page(request: web.Request, error: Optional[str] = None, status: int = 200) -> web.Response:
+async def login_page(request: web.Request, params: dict[str, Optional[str]], error: Optional[str] = None,
+                     status: int = 200) -> web.Response:
     oauth = _oauth(request)
-    params = {name: request.query.get(name) for name in AUTHORIZE_PARAMS}
     app = users = None
     if params["client_id"]:
         app, _redirect = await _check_client(oauth, params)
@@ -122,7 +126,7 @@ async def login_page(request: web.Request, error: Optional[str] = None, status: 
 
 
 async def login_page_get(request: web.Request) -> web.Response:
-    return await login_page(request)
+    return await login_page(request, {name: request.query.get(name) for name in AUTHORIZE_PARAMS})
 
 
 async def login(request: web.Request) -> web.StreamResponse:
@@ -130,7 +134,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     params = {name: (str(form[name]) if name in form else None) for name in AUTHORIZE_PARAMS}
     if not params["client_id"]:
-        raise OAuthError("invalid_request", "client_id is required")
+        return await _portal_login(request, form)
     app, redirect_uri = await _check_client(oauth, params)
     state = params["state"]
     user_name = str(form.get("username", "")).strip()
@@ -141,14 +145,32 @@ async def login(request: web.Request) -> web.StreamResponse:
     user = await oauth.authenticate(app.client_id, user_name, None if one_click else str(form.get("password", "")))
     if user is None:
         await oauth.log("login_failed", app.client_id, user_name or None, "wrong user name or password")
-        request_with_query = request.clone(rel_url=request.rel_url.with_query(
-            {k: v for k, v in params.items() if v is not None}))
-        return await login_page(request_with_query, "Wrong user name or password.", 401)
+        return await login_page(request, params, "Wrong user name or password.", 401)
     session_id = await oauth.open_session(user)
     await oauth.log("login", app.client_id, user.user_name, "one-click test login" if one_click else "password")
     code = await oauth.issue_code(user, app.client_id, redirect_uri, params["redirect_uri"] is not None, session_id,
                                   expired="qa_expired_code" in form, other_client="qa_other_client" in form)
     response = web.HTTPFound(with_params(redirect_uri, code=code, state=state))
+    response.set_cookie(SSO_COOKIE, session_id, httponly=True, samesite="Lax", path="/",
+                        max_age=oauth.settings.oauth_sso_session_ttl_s)
+    raise response
+
+
+async def _portal_login(request: web.Request, form: Any) -> web.StreamResponse:
+    """The login page opened without an application: it only opens the SSO session (§13.3)."""
+    oauth = _oauth(request)
+    user_name = str(form.get("username", "")).strip()
+    user = None
+    for app in await oauth.apps():
+        user = await oauth.authenticate(app.client_id, user_name, str(form.get("password", "")))
+        if user is not None:
+            break
+    if user is None:
+        await oauth.log("login_failed", None, user_name or None, "wrong user name or password (portal login)")
+        return await login_page(request, {}, "Wrong user name or password.", 401)
+    session_id = await oauth.open_session(user)
+    await oauth.log("login", user.client_id, user.user_name, "portal login without an application")
+    response = web.HTTPFound("/unified-login/?logged_in=1")
     response.set_cookie(SSO_COOKIE, session_id, httponly=True, samesite="Lax", path="/",
                         max_age=oauth.settings.oauth_sso_session_ttl_s)
     raise response

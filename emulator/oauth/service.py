@@ -172,15 +172,19 @@ class OAuth:
         return session_id
 
     async def session_user(self, session_id: Optional[str], client_id: str) -> Optional[OAuthUser]:
-        """The SSO session's user if the session is alive and the user may use this app."""
+        """The SSO session's user as a user of this app, if the session is alive and this app allows
+        a user of that name (a login is platform-wide; each app has its allowed users)."""
         if not session_id:
             return None
         async with self.store.read() as session:
             sso = await session.get(SsoSession, session_id)
             if sso is None or sso.expires_at <= self.clock.now():
                 return None
-            user = await session.get(OAuthUser, sso.user_id)
-        return user if user is not None and user.client_id == client_id else None
+            logged_in = await session.get(OAuthUser, sso.user_id)
+            if logged_in is None:
+                return None
+            return (await session.exec(select(OAuthUser).where(
+                OAuthUser.client_id == client_id, OAuthUser.user_name == logged_in.user_name))).first()
 
     async def close_session(self, session_id: Optional[str]) -> Optional[str]:
         if not session_id:
