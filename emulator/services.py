@@ -15,6 +15,7 @@ from .clock import Clock, ClockError, ClockMode, ClockState, wall_now
 from .delivery.dispatcher import Dispatcher, Outcome
 from .delivery.scheduler import Scheduler
 from .delivery.service import Deliveries
+from .dialtest.service import DialTests
 from .events import EventBus
 from .oauth.service import AppInput, OAuth, UserInput
 from .openapi.credentials import Credentials, NonceCache
@@ -42,11 +43,14 @@ class Services:
         self.clock = clock
         self.dispatcher = Dispatcher(store, clock, react, timeout_s=settings.callback_timeout)
         self.orders = Orders(store, clock, self._wake, self._sync_call)
+        self.dialtests = DialTests(store, clock, settings, self.dispatcher,
+                                   on_event=lambda: self.events.publish("dialtest"))
         self.scheduler = Scheduler(
             store, clock, self.dispatcher,
             due_instances=self.orders.due_instance_keys,
             next_instance_event=self.orders.next_event_time,
             fire_instance=self.orders.fire_due,
+            jobs=[self.dialtests],
         )
         self.catalogue = Catalogue(store, clock)
         self.deliveries = Deliveries(store, clock, self._wake)
@@ -84,6 +88,7 @@ class Services:
         if interrupted:
             log.warning("%d attempt(s) were interrupted by a stop; their slots are sent again", interrupted)
         await self.dispatcher.start()
+        await self.dialtests.recover()
         await self.scheduler.start()
         self.ready = True
 
@@ -142,6 +147,7 @@ class Services:
         await self.journal.flush()
         async with self.scheduler.exclusive():
             await self.store.wipe()
+            self.dialtests.forget()
             fresh = _fresh_clock_state(self.settings)
             self.clock.restore(fresh)  # same Clock object: every holder sees the new time
             await self.save_clock()

@@ -56,6 +56,24 @@ class Settings(BaseModel):
     oauth_refresh_ttl_s: int = Field(30 * 86400, ge=1, le=3650 * 86400)
     oauth_sso_session_ttl_s: int = Field(28800, ge=1, le=30 * 86400)
     oauth_redirect_uri_rule: Literal["same_origin", "exact", "same_domain"] = "same_origin"
+    # Dial tests (PROTOCOL §11)
+    dialtest_enabled: bool = True
+    dialtest_slots: str = Field("09:00,15:00", pattern=r"^\d{2}:\d{2}(,\d{2}:\d{2})*$")
+    dialtest_timezone: str = "Asia/Shanghai"
+    dialtest_freeze_after_days: int = Field(5, ge=1, le=365)
+    dialtest_auto_unfreeze: bool = True
+    dialtest_smtp_url: Optional[str] = Field(None, pattern=r"^smtp://[^/:]+(:\d+)?/?$")
+
+    @field_validator("dialtest_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
     @field_validator("clock_start")
     @classmethod

@@ -32,6 +32,7 @@ def merchant_view(m: Merchant) -> dict[str, Any]:
         "family": m.family, "kit_key": mask(m.kit_key), "signature_hex_case": m.signature_hex_case,
         "content_type": m.content_type, "purchase_on_exhaust": m.purchase_on_exhaust,
         "retry_overrides": m.retry_overrides, "builtin_demo": m.builtin_stub, "created_at": iso(m.created_at),
+        "contact_email": m.contact_email, "contact_mobile": m.contact_mobile,
     }
 
 
@@ -41,7 +42,8 @@ def product_view(p: Product) -> dict[str, Any]:
         "charging_mode": p.charging_mode, "period_type": p.period_type, "trial_days": p.trial_days,
         "upgradable": p.upgradable, "allows_change": p.allows_change, "linear_unit": p.linear_unit,
         "price": p.price, "grace_days": p.grace_days, "retention_days": p.retention_days,
-        "expiry_rounding": p.expiry_rounding,
+        "expiry_rounding": p.expiry_rounding, "sale_state": p.sale_state, "frozen": p.frozen,
+        "hidden": p.frozen, "fail_streak": p.fail_streak,
     }
 
 

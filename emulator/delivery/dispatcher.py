@@ -43,6 +43,7 @@ class Outcome:
     attempt_id: Optional[int]
     passed: bool
     summary: str
+    instance_id: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,8 @@ class Dispatcher:
                         if delivery.status in ("succeeded", "exhausted"):
                             finished.append(_id(delivery))
                     session.add_all([attempt, delivery])
-                    outcomes.append(Outcome(prepared.delivery_id, attempt.id, verdict.passed, verdict.summary))
+                    outcomes.append(Outcome(prepared.delivery_id, attempt.id, verdict.passed, verdict.summary,
+                                            verdict.instance_id))
             await release_dependents(session, finished, now)
             return outcomes
 

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable, Optional
+from typing import Awaitable, Callable, Optional, Protocol, Sequence
 
 from sqlmodel import col, func, select
 
@@ -26,6 +26,12 @@ WAVE_SIZE = 64  # deliveries prepared, sent side by side (the connection limit) 
 IDLE_POLL_S = 30.0
 
 
+class TimedJob(Protocol):
+    async def next_due(self) -> Optional[datetime]: ...
+
+    async def run_due(self, now: datetime) -> bool: ...
+
+
 class Scheduler:
     def __init__(
         self,
@@ -35,6 +41,7 @@ class Scheduler:
         due_instances: Callable[[datetime], Awaitable[list[tuple[datetime, str]]]],
         next_instance_event: Callable[[], Awaitable[Optional[datetime]]],
         fire_instance: Callable[[str], Awaitable[None]],
+        jobs: Sequence["TimedJob"] = (),
     ) -> None:
         self.store = store
         self.clock = clock
@@ -42,6 +49,7 @@ class Scheduler:
         self._due_instances = due_instances
         self._next_instance_event = next_instance_event
         self._fire_instance = fire_instance
+        self.jobs = list(jobs)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: Optional[asyncio.Task[None]] = None
@@ -86,7 +94,8 @@ class Scheduler:
             )
             delivery_due = (await session.exec(query)).one()
         instance_due = await self._next_instance_event()
-        candidates = [t for t in (delivery_due, instance_due) if t is not None]
+        job_due = [await job.next_due() for job in self.jobs]
+        candidates = [t for t in (delivery_due, instance_due, *job_due) if t is not None]
         return min(candidates) if candidates else None
 
     async def _walk_to(self, target: datetime) -> datetime:
@@ -110,7 +119,9 @@ class Scheduler:
         for _ in range(100_000):
             groups = await self._due_batch(self.clock.now())
             if not groups:
-                return
+                if not await self._run_jobs():
+                    return
+                continue
             wave = [items[0] for items in groups.values()]
             transitions = [ref for _due, _rank, kind, ref in wave if kind == "instance"]
             if transitions:
@@ -120,6 +131,16 @@ class Scheduler:
             ids = [int(ref) for _due, _rank, _kind, ref in wave[:WAVE_SIZE]]  # type: ignore[call-overload]
             await self._guarded(self.dispatcher.attempt_many(ids), ids)
         log.error("due work did not settle; stopping this pass")
+
+    async def _run_jobs(self) -> bool:
+        """Other clock-driven work (dial-test slots); True when any ran."""
+        ran = False
+        for job in self.jobs:
+            try:
+                ran = await job.run_due(self.clock.now()) or ran
+            except Exception:
+                log.exception("scheduled job %s failed", type(job).__name__)
+        return ran
 
     async def _guarded(self, work: Awaitable[object], refs: list[object]) -> None:
         try:

@@ -71,7 +71,7 @@ class Catalogue:
         async with self.store.write() as session:
             merchant = await get_merchant(session, merchant_id)
             for name, value in patch.model_dump(exclude_unset=True, exclude={"retry_overrides"}).items():
-                if value is None and name != "kit_key":
+                if value is None and name not in ("kit_key", "contact_email", "contact_mobile"):
                     raise InvalidInput(f"{name} cannot be null", field=name)
                 setattr(merchant, name, value)
             if "retry_overrides" in patch.model_fields_set:

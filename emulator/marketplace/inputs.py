@@ -44,6 +44,8 @@ class MerchantPatch(_Input):
     content_type: Optional[str] = Field(default=None, min_length=1, max_length=128)
     purchase_on_exhaust: Optional[Literal["unsubscribe", "hold"]] = None
     retry_overrides: Optional[dict[Literal[POLICY_NAMES], RetryOverride]] = None  # type: ignore[valid-type]
+    contact_email: Optional[str] = Field(default=None, max_length=128)
+    contact_mobile: Optional[str] = Field(default=None, max_length=32)
 
     _url = field_validator("production_url")(_http_url)
 
@@ -66,6 +68,7 @@ class ProductPatch(_Input):
     grace_days: Optional[int] = Field(default=None, ge=0, le=365)
     retention_days: Optional[int] = Field(default=None, ge=0, le=365)
     expiry_rounding: Optional[Literal["none", "end_of_day_gmt8"]] = None
+    sale_state: Optional[Literal["on_sale", "discontinued", "withdrawn"]] = None
 
 
 class ProductInput(ProductPatch):

@@ -115,6 +115,7 @@ class Orders:
             product = await get_product(session, data.product)
             merchant = await get_merchant(session, product.merchant_id)
             _require_emulated(merchant)
+            _require_on_sale(product, "be bought")
             now = self.clock.now().replace(microsecond=0)
             period_type, period_number = _purchase_period(product, data)
             order = await self._new_order(
@@ -215,6 +216,7 @@ class Orders:
             lc.require_provisioned(instance, "upgrade")
             target = await get_product(session, data.product) if data.product else product
             lc.require_periodic(target, "be the target of an upgrade")
+            _require_on_sale(target, "be upgraded to")
             if target.merchant_id != merchant.id:
                 raise InvalidInput("the upgrade target must belong to the same merchant", field="product")
             if target.id == product.id and data.linear_value in (None, instance.linear_value):
@@ -481,6 +483,14 @@ class Orders:
 
 def _require_emulated(merchant: Merchant) -> None:
     wire_call(merchant.family, Callback(CallbackKind.PURCHASE, ""))  # raises Conflict if not emulated
+
+
+def _require_on_sale(product: Product, action: str) -> None:
+    if product.frozen:
+        raise Conflict(f"product {product.code} is frozen and hidden after failing dial tests, so it cannot "
+                       f"{action} (PROTOCOL §11.6)", field="product")
+    if product.sale_state != "on_sale":
+        raise Conflict(f"product {product.code} is {product.sale_state}, so it cannot {action}", field="product")
 
 
 def _purchase_period(product: Product, data: OrderInput) -> tuple[Optional[str], Optional[int]]:

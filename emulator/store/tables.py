@@ -33,6 +33,8 @@ class Merchant(SQLModel, table=True):
     purchase_on_exhaust: str = "unsubscribe"
     retry_overrides: dict = _json()
     builtin_stub: bool = False  # points at the built-in demo merchant; its URL follows the bound port
+    contact_email: Optional[str] = None
+    contact_mobile: Optional[str] = None
     created_at: NaiveDatetime
 
 
@@ -52,6 +54,9 @@ class Product(SQLModel, table=True):
     grace_days: int = 15
     retention_days: int = 15
     expiry_rounding: str = "none"  # none | end_of_day_gmt8
+    sale_state: str = "on_sale"  # on_sale | discontinued | withdrawn
+    frozen: bool = False  # frozen and hidden after failing dial tests (PROTOCOL §11.6)
+    fail_streak: int = 0
     created_at: NaiveDatetime
 
 
@@ -313,3 +318,66 @@ class OAuthEvent(SQLModel, table=True):
     user: Optional[str] = None
     event: str
     detail: str = ""
+
+
+class DebugCase(SQLModel, table=True):
+    """A saved debugging case of a product (PROTOCOL §11.3, §11.7); dial tests replay these."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    product_id: str = Field(foreign_key="product.id", index=True)
+    case_name: str  # create | query | update | status | upgrade | change_check | release
+    activity: str
+    params: dict = _json()
+    url: str
+    saved_at: NaiveDatetime
+
+    __table_args__ = (UniqueConstraint("product_id", "case_name"),)
+
+
+class DialRun(SQLModel, table=True):
+    """One dial test of one product; (product, slot, trigger) is claimed once across processes."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    product_id: str = Field(foreign_key="product.id", index=True)
+    slot_at: NaiveDatetime
+    trigger: str  # schedule | manual
+    state: str  # claimed | done
+    verdict: Optional[str] = None  # pass | fail | skipped
+    reason: Optional[str] = None
+    streak: int = 0
+    started_at: NaiveDatetime
+    finished_at: Optional[NaiveDatetime] = None
+
+    __table_args__ = (UniqueConstraint("product_id", "slot_at", "trigger"),)
+
+
+class DialCaseResult(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="dialrun.id", index=True)
+    case_name: str
+    activity: str
+    delivery_id: Optional[int] = None
+    passed: bool
+    verdict: str
+
+
+class Notification(SQLModel, table=True):
+    """The merchant's inbox: e-mail, SMS and in-site messages the marketplace sent (PROTOCOL §11.5)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    created_at: NaiveDatetime
+    channel: str  # email | sms | site
+    to: str
+    subject: str
+    body: str
+    merchant_id: str = Field(index=True)
+    product_id: Optional[str] = None
+    run_id: Optional[int] = None
+    smtp_sent: bool = False
+
+
+class DialCursor(SQLModel, table=True):
+    """The last scheduled slot instant that was handled (shared by processes on one store)."""
+
+    id: int = Field(default=1, primary_key=True)
+    last_slot_at: NaiveDatetime

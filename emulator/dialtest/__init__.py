@@ -1,0 +1,1 @@
+"""Scheduled dial tests of merchants' interfaces (PROTOCOL §11)."""

@@ -1,0 +1,37 @@
+"""Slot instants on the emulator clock, computed with APScheduler's cron trigger (PROTOCOL §11.1)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+
+def _triggers(slots: str, zone: str) -> list[CronTrigger]:
+    triggers = []
+    for slot in slots.split(","):
+        hour, minute = slot.split(":")
+        triggers.append(CronTrigger(hour=int(hour), minute=int(minute), timezone=ZoneInfo(zone)))
+    return triggers
+
+
+def next_slot(after: datetime, slots: str, zone: str) -> datetime:
+    """The first slot instant strictly after ``after`` (naive UTC in, naive UTC out)."""
+    start = after.replace(tzinfo=timezone.utc, microsecond=0) + timedelta(seconds=1)
+    fires = (trigger.get_next_fire_time(None, start) for trigger in _triggers(slots, zone))
+    return min(fire.astimezone(timezone.utc).replace(tzinfo=None) for fire in fires if fire is not None)
+
+
+def local_day(moment: datetime, zone: str) -> date:
+    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone)).date()
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def last_slot_of_day(moment: datetime, slots: str, zone: str) -> bool:
+    """Is the slot at ``moment`` the day's last one (a passing day is decided after it)?"""
+    return local_day(next_slot(moment, slots, zone), zone) != local_day(moment, zone)
+
