@@ -10,13 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..clock import to_utc_naive
 from ..delivery.service import OUTCOMES, DeliveryFilter
+from ..dialtest.cases import required_cases
+from .curl import curl_command
 from ..marketplace.inputs import (
     ConvertInput, MerchantInput, MerchantPatch, OrderInput, ProductInput, ProductPatch, RenewInput, UpgradeInput,
 )
 from ..marketplace.orders import OrderFilter
 from ..oauth.service import AppInput, UserInput
 from ..openapi.journal import JournalFilter
-from ..store.tables import OAuthApp, OAuthUser
+from ..store.tables import DebugCase, DialRun, OAuthApp, OAuthUser
 from ..services import Services
 from .errors import error_response, parse_body, parse_query
 from .keys import SERVICES
@@ -407,6 +409,91 @@ async def oauth_journal(request: web.Request) -> web.Response:
     events = await _services(request).oauth.journal(request.query.get("client_id"))
     return web.json_response({"events": [{"at": iso(e.at), "client_id": e.client_id, "user": e.user,
                                           "event": e.event, "detail": e.detail} for e in events]})
+
+
+# -- dial tests ------------------------------------------------------------------------------
+class CaseInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    case: Literal["create", "query", "update", "status", "upgrade", "change_check", "release"]
+    params: Optional[dict] = None
+
+
+def _case_view(case: DebugCase) -> dict:
+    return {"case": case.case_name, "activity": case.activity,
+            "params": {k: v for k, v in case.params.items() if not k.startswith("_")},
+            "url": case.url, "saved_at": iso(case.saved_at)}
+
+
+def _run_view(run: DialRun, results: Optional[list] = None) -> dict:
+    view = {"id": run.id, "product_id": run.product_id, "slot_at": iso(run.slot_at), "trigger": run.trigger,
+            "state": run.state, "verdict": run.verdict, "reason": run.reason, "streak": run.streak,
+            "started_at": iso(run.started_at), "finished_at": iso(run.finished_at)}
+    if results is not None:
+        view["cases"] = [{"case": r.case_name, "activity": r.activity, "passed": r.passed, "verdict": r.verdict,
+                          "delivery_id": r.delivery_id} for r in results]
+    return view
+
+
+@routes.post(PREFIX + "/products/{ref}/debug-cases")
+async def debug_case(request: web.Request) -> web.Response:
+    data = await parse_body(request, CaseInput)
+    outcome, saved = await _services(request).dialtests.debug_and_save(request.match_info["ref"], data.case,
+                                                                         data.params)
+    body = {"passed": outcome.passed, "verdict": outcome.verdict, "delivery_id": outcome.delivery_id,
+            "saved": saved is not None, "case": _case_view(saved) if saved else None,
+            "message": "Debugging succeeded. The case has been saved." if saved else
+            "Debugging failed; the case was not saved."}
+    return web.json_response(body, status=201 if saved else 422)
+
+
+@routes.get(PREFIX + "/products/{ref}/debug-cases")
+async def list_debug_cases(request: web.Request) -> web.Response:
+    product, cases = await _services(request).dialtests.cases(request.match_info["ref"])
+    saved = {c.case_name for c in cases}
+    return web.json_response({"product_id": product.id, "cases": [_case_view(c) for c in cases],
+                              "missing": [c for c in required_cases(product) if c not in saved]})
+
+
+@routes.delete(PREFIX + "/products/{ref}/debug-cases/{case}")
+async def delete_debug_case(request: web.Request) -> web.Response:
+    await _services(request).dialtests.delete_case(request.match_info["ref"], request.match_info["case"])
+    return web.json_response({"deleted": request.match_info["case"]})
+
+
+@routes.get(PREFIX + "/products/{ref}/debug-cases/{case}/command")
+async def debug_case_command(request: web.Request) -> web.Response:
+    signed = await _services(request).dialtests.request_command(request.match_info["ref"], request.match_info["case"])
+    return web.json_response({**signed, "curl": curl_command({"method": "POST", **signed})})
+
+
+@routes.post(PREFIX + "/products/{ref}/dial-tests/run")
+async def run_dial_test(request: web.Request) -> web.Response:
+    services = _services(request)
+    run = await services.dialtests.run_now(request.match_info["ref"])
+    assert run is not None and run.id is not None
+    run, results = await services.dialtests.run(run.id)
+    return web.json_response(_run_view(run, list(results)), status=201)
+
+
+@routes.get(PREFIX + "/dial-tests/runs")
+async def list_dial_runs(request: web.Request) -> web.Response:
+    runs = await _services(request).dialtests.runs(request.query.get("product_id"), limit=500)
+    return web.json_response({"runs": [_run_view(r) for r in runs]})
+
+
+@routes.get(PREFIX + "/dial-tests/runs/{run_id:\\d+}")
+async def get_dial_run(request: web.Request) -> web.Response:
+    run, results = await _services(request).dialtests.run(int(request.match_info["run_id"]))
+    return web.json_response(_run_view(run, list(results)))
+
+
+@routes.get(PREFIX + "/inbox")
+async def inbox(request: web.Request) -> web.Response:
+    notes = await _services(request).dialtests.inbox(request.query.get("merchant_id"))
+    return web.json_response({"messages": [
+        {"id": n.id, "created_at": iso(n.created_at), "channel": n.channel, "to": n.to, "subject": n.subject,
+         "body": n.body, "merchant_id": n.merchant_id, "product_id": n.product_id, "run_id": n.run_id,
+         "smtp_sent": n.smtp_sent} for n in notes]})
 
 
 # -- scenarios -------------------------------------------------------------------------------

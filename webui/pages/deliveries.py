@@ -9,7 +9,7 @@ from emulator.control.views import attempt_view, delivery_view
 from emulator.delivery.service import OUTCOMES, DeliveryFilter
 from emulator.marketplace.errors import DomainError
 
-from ..curl import curl_command
+from emulator.control.curl import curl_command
 from ..security import redirect
 from .common import query, render, services
 
