@@ -19,6 +19,7 @@ NAV: list[NavItem] = [
     NavItem("Deliveries", "/deliveries"),
     NavItem("Open APIs", "/inbound"),
     NavItem("Unified login", "/login-apps"),
+    NavItem("Dial tests", "/dial-tests"),
     NavItem("Scenarios", "/scenarios"),
     NavItem("Clock", "/clock"),
     NavItem("Settings", "/settings"),

@@ -230,3 +230,24 @@ async def test_scenario_runs_from_the_console(emulator: EmulatorServer, page, sc
     await expect(report.locator("h2")).to_contain_text("passed")
     await expect(report).to_contain_text("releaseInstance succeeded")
     await screenshot(page, "scenarios")
+
+
+async def test_dial_tests_from_the_console(emulator: EmulatorServer, api: Api, page,
+                                           screenshot) -> None:  # type: ignore[no-untyped-def]
+    from playwright.async_api import expect
+
+    await page.goto(emulator.url + "/dial-tests/products/demo-saas-daily")
+    for case in ("create", "query", "update", "status", "release"):
+        await page.locator(f'[data-case="{case}"]').click()
+        await expect(page.locator(".flash")).to_contain_text(f"The {case} case has been saved")
+    await page.get_by_role("link", name="request command").first.click()
+    await expect(page.locator("#command")).to_contain_text("curl -sS -X POST")
+    emulator.demo_stub.behaviour.fail_next, emulator.demo_stub.behaviour.fail_activities = 1, ["releaseInstance"]
+    await page.locator("#run-now").click()
+    await expect(page.locator("h1")).to_contain_text("fail")
+    await expect(page.locator("tr", has_text="release")).to_contain_text("HTTP status 500")
+    await screenshot(page, "dialtest-run")
+    await api.advance(days=1)
+    await page.goto(emulator.url + "/dial-tests")
+    await expect(page.locator("#dial-products")).to_contain_text("pass")
+    await screenshot(page, "dialtests")

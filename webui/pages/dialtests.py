@@ -1,0 +1,100 @@
+"""Dial tests: products' debugging cases, run history with per-case verdicts, and the inbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from emulator.control.curl import curl_command
+from emulator.control.views import iso, product_view
+from emulator.dialtest.cases import ACTIVITIES, CASE_ORDER, required_cases
+from emulator.marketplace.errors import DomainError
+
+from ..security import redirect
+from .common import query, render, services
+
+
+def _run_view(run: Any) -> dict[str, Any]:
+    return {"id": run.id, "product_id": run.product_id, "slot_at": iso(run.slot_at), "trigger": run.trigger,
+            "verdict": run.verdict or run.state, "reason": run.reason, "streak": run.streak}
+
+
+async def overview(request: web.Request) -> web.Response:
+    s = services(request)
+    products = []
+    for product in await s.catalogue.list_products():
+        _p, cases = await s.dialtests.cases(product.id)
+        saved = {c.case_name for c in cases}
+        products.append({**product_view(product), "saved": sorted(saved, key=CASE_ORDER.index),
+                         "missing": [c for c in required_cases(product) if c not in saved]})
+    runs = [_run_view(r) for r in await s.dialtests.runs(query(request, "product_id"), limit=100)]
+    settings = s.settings
+    return render("dialtests.html", request, {
+        "products": products, "runs": runs, "slots": settings.dialtest_slots, "zone": settings.dialtest_timezone,
+        "threshold": settings.dialtest_freeze_after_days, "next_due": iso(await s.dialtests.next_due()),
+    })
+
+
+async def product_cases(request: web.Request) -> web.Response:
+    s = services(request)
+    try:
+        product, cases = await s.dialtests.cases(request.match_info["ref"])
+    except DomainError:
+        raise web.HTTPNotFound(text="No such product.") from None
+    saved = {c.case_name: c for c in cases}
+    rows = [{"case": name, "activity": ACTIVITIES[name], "required": name in required_cases(product),
+             "saved": saved.get(name)} for name in CASE_ORDER]
+    command = None
+    if request.query.get("command") in ACTIVITIES:
+        signed = await s.dialtests.request_command(product.id, request.query["command"])
+        command = {"case": request.query["command"], "curl": curl_command({"method": "POST", **signed})}
+    runs = [_run_view(r) for r in await s.dialtests.runs(product.id, limit=60)]
+    return render("dialtest_product.html", request, {
+        "product": product_view(product), "rows": rows, "command": command, "runs": runs})
+
+
+async def save_case(request: web.Request) -> web.Response:
+    ref, case = request.match_info["ref"], request.match_info["case"]
+    try:
+        outcome, saved = await services(request).dialtests.debug_and_save(ref, case)
+    except DomainError as exc:
+        raise redirect(f"/dial-tests/products/{ref}", exc.message, "error") from None
+    if saved is None:
+        raise redirect(f"/dial-tests/products/{ref}", f"Debugging failed, the {case} case was not saved: "
+                                                       f"{outcome.verdict}", "error")
+    raise redirect(f"/dial-tests/products/{ref}", f"Debugging succeeded. The {case} case has been saved.")
+
+
+async def run_now(request: web.Request) -> web.Response:
+    ref = request.match_info["ref"]
+    run = await services(request).dialtests.run_now(ref)
+    assert run is not None
+    raise redirect(f"/dial-tests/runs/{run.id}", f"Dial test run: {run.verdict}.",
+                   "ok" if run.verdict == "pass" else "error")
+
+
+async def run_detail(request: web.Request) -> web.Response:
+    try:
+        run, results = await services(request).dialtests.run(int(request.match_info["run_id"]))
+    except DomainError:
+        raise web.HTTPNotFound(text="No such run.") from None
+    cases = [{"case": r.case_name, "activity": r.activity, "passed": r.passed, "verdict": r.verdict,
+              "delivery_id": r.delivery_id} for r in results]
+    return render("dialtest_run.html", request, {"run": _run_view(run), "cases": cases})
+
+
+async def inbox(request: web.Request) -> web.Response:
+    notes = await services(request).dialtests.inbox(query(request, "merchant_id"))
+    messages = [{"created_at": iso(n.created_at), "channel": n.channel, "to": n.to, "subject": n.subject,
+                 "body": n.body, "product_id": n.product_id, "run_id": n.run_id} for n in notes]
+    return render("inbox.html", request, {"messages": messages})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/dial-tests", overview)
+    app.router.add_get("/dial-tests/products/{ref}", product_cases)
+    app.router.add_post("/dial-tests/products/{ref}/cases/{case}", save_case)
+    app.router.add_post("/dial-tests/products/{ref}/run", run_now)
+    app.router.add_get("/dial-tests/runs/{run_id:\\d+}", run_detail)
+    app.router.add_get("/inbox", inbox)
