@@ -280,9 +280,14 @@ class DialTests:
                                          to=_address(merchant, note.channel), subject=note.subject, body=note.body,
                                          merchant_id=merchant.id, product_id=product.id, run_id=run_id))
         if notes and self.settings.dialtest_smtp_url:
-            await asyncio.to_thread(self._mail, [n for n in notes if n.channel == "email"], merchant)
+            if await asyncio.to_thread(self._mail, [n for n in notes if n.channel == "email"], merchant):
+                async with self.store.write() as session:
+                    for row in (await session.exec(select(Notification).where(
+                            Notification.run_id == run_id, Notification.channel == "email"))).all():
+                        row.smtp_sent = True
+                        session.add(row)
 
-    def _mail(self, notes: list[messages.Message], merchant: Merchant) -> None:
+    def _mail(self, notes: list[messages.Message], merchant: Merchant) -> bool:
         url = urlsplit(self.settings.dialtest_smtp_url or "")
         try:
             with smtplib.SMTP(url.hostname or "localhost", url.port or 25, timeout=10) as smtp:
@@ -292,8 +297,10 @@ class DialTests:
                     mail["Subject"] = note.subject
                     mail.set_content(note.body)
                     smtp.send_message(mail)
-        except OSError as exc:
+            return True
+        except (OSError, smtplib.SMTPException) as exc:
             log.warning("dial-test e-mail not sent (%s); it is in the inbox", exc)
+            return False
 
     async def _send(self, merchant: Merchant, case: str, params: dict) -> CaseOutcome:
         activity = ACTIVITIES[case]

@@ -3,6 +3,7 @@ i.e. 01:00 and 07:00 UTC; the emulator fixture starts at 2026-01-31 10:00 UTC.""
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime
 from pathlib import Path
 
@@ -145,3 +146,40 @@ async def test_two_processes_on_one_store_run_each_slot_once(tmp_path: Path) -> 
         await one.stop()
         await two.stop()
     assert slots == ["2026-02-01T01:00:00Z"]
+
+
+async def test_failure_mails_go_out_by_smtp_when_configured(tmp_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+
+    received: list[str] = []
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+            received.append(envelope.content.decode("utf-8", "replace"))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    smtp = Controller(Sink(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        settings = load_settings(environ={}, port=0, database=":memory:", clock_mode="manual",
+                                 clock_start=datetime(2026, 1, 31, 10, 0, 0),
+                                 dialtest_smtp_url=f"smtp://127.0.0.1:{port}")
+        server = EmulatorServer(settings)
+        await server.start()
+        try:
+            async with Api(server.url) as api:
+                await api.ok("PATCH", "/merchants/demo", {"contact_email": "ops@merchant.example"})
+                await _save_demo_cases(api)
+                server.demo_stub.behaviour.fail_next = 1000  # type: ignore[union-attr]
+                await api.ok("POST", "/clock/advance", {"to": "2026-02-01T02:00:00Z"})
+                emails = [m for m in (await api.ok("GET", "/inbox"))["messages"] if m["channel"] == "email"]
+        finally:
+            await server.stop()
+    finally:
+        smtp.stop()
+    assert emails and emails[0]["to"] == "ops@merchant.example" and emails[0]["smtp_sent"] is True
+    assert len(received) == 1 and "Interface dial test failed" in received[0]
+    assert "To: ops@merchant.example" in received[0]
