@@ -57,13 +57,7 @@ class DialTests:
     async def debug_and_save(self, product_ref: str, case: str, overrides: Optional[dict] = None
                              ) -> tuple[CaseOutcome, Optional[DebugCase]]:
         """Send the case now with its preset values (plus ``overrides``); save it only if it passes."""
-        if case not in CASE_ORDER:
-            raise InvalidInput(f"case must be one of {', '.join(CASE_ORDER)}", field="case")
-        async with self.store.read() as session:
-            product = await get_product(session, product_ref)
-            merchant = await get_merchant(session, product.merchant_id)
-            created = (await session.exec(select(DebugCase).where(
-                DebugCase.product_id == product.id, DebugCase.case_name == "create"))).first()
+        product, merchant, created = await self._product_case(product_ref, case, "create")
         instance_id = (created.params.get("_instanceId") if created else None)
         params = {**preset(case, product, self.clock.now(), instance_id), **(overrides or {})}
         outcome = await self._send(merchant, case, params)
@@ -80,6 +74,18 @@ class DialTests:
             session.add(saved)
         await self._cases_changed()
         return outcome, saved
+
+    async def _product_case(self, product_ref: str, case: str, saved_case: str
+                            ) -> tuple[Product, Merchant, Optional[DebugCase]]:
+        """The product, its merchant and its saved ``saved_case``, once ``case`` is known valid."""
+        if case not in CASE_ORDER:
+            raise InvalidInput(f"case must be one of {', '.join(CASE_ORDER)}", field="case")
+        async with self.store.read() as session:
+            product = await get_product(session, product_ref)
+            merchant = await get_merchant(session, product.merchant_id)
+            saved = (await session.exec(select(DebugCase).where(
+                DebugCase.product_id == product.id, DebugCase.case_name == saved_case))).first()
+        return product, merchant, saved
 
     async def cases(self, product_ref: str) -> tuple[Product, Sequence[DebugCase]]:
         async with self.store.read() as session:
@@ -99,13 +105,7 @@ class DialTests:
 
     async def request_command(self, product_ref: str, case: str) -> dict:
         """The exact signed request of a case, signed now, without sending it (§11.7 step 4)."""
-        if case not in CASE_ORDER:
-            raise InvalidInput(f"case must be one of {', '.join(CASE_ORDER)}", field="case")
-        async with self.store.read() as session:
-            product = await get_product(session, product_ref)
-            merchant = await get_merchant(session, product.merchant_id)
-            saved = (await session.exec(select(DebugCase).where(
-                DebugCase.product_id == product.id, DebugCase.case_name == case))).first()
+        product, merchant, saved = await self._product_case(product_ref, case, case)
         params = _public(saved.params) if saved else preset(case, product, self.clock.now())
         delivery = Delivery(merchant_id=merchant.id, kind="dial_test", activity=ACTIVITIES[case], policy="sync",
                             params=params, test_flag="1", status="scheduled", schedule_start=self.clock.now(),

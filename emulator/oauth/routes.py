@@ -150,10 +150,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     await oauth.log("login", app.client_id, user.user_name, "one-click test login" if one_click else "password")
     code = await oauth.issue_code(user, app.client_id, redirect_uri, params["redirect_uri"] is not None, session_id,
                                   expired="qa_expired_code" in form, other_client="qa_other_client" in form)
-    response = web.HTTPFound(with_params(redirect_uri, code=code, state=state))
-    response.set_cookie(SSO_COOKIE, session_id, httponly=True, samesite="Lax", path="/",
-                        max_age=oauth.settings.oauth_sso_session_ttl_s)
-    raise response
+    raise _with_session(web.HTTPFound(with_params(redirect_uri, code=code, state=state)), session_id, oauth)
 
 
 async def _portal_login(request: web.Request, form: Any) -> web.StreamResponse:
@@ -170,10 +167,13 @@ async def _portal_login(request: web.Request, form: Any) -> web.StreamResponse:
         return await login_page(request, {}, "Wrong user name or password.", 401)
     session_id = await oauth.open_session(user)
     await oauth.log("login", user.client_id, user.user_name, "portal login without an application")
-    response = web.HTTPFound("/unified-login/?logged_in=1")
+    raise _with_session(web.HTTPFound("/unified-login/?logged_in=1"), session_id, oauth)
+
+
+def _with_session(response: web.HTTPFound, session_id: str, oauth: "OAuth") -> web.HTTPFound:
     response.set_cookie(SSO_COOKIE, session_id, httponly=True, samesite="Lax", path="/",
                         max_age=oauth.settings.oauth_sso_session_ttl_s)
-    raise response
+    return response
 
 
 # -- token -------------------------------------------------------------------------------------
