@@ -12,10 +12,10 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import aiohttp
-from sqlmodel import col, select, update
+from sqlmodel import Session, col, select, update
 
 from .. import __version__
 from ..clock import Clock, wall_now
@@ -34,7 +34,7 @@ MAX_REPLY_BYTES = 1 << 20
 INTERRUPTED = "interrupted: the emulator stopped before the reply was recorded; this slot is sent again (PROTOCOL §9)"
 
 _Sent = tuple[Reply, dict[str, str], float, dict[str, str]]  # reply, request headers, ms, reply headers
-Reaction = Callable[[str, Any, Delivery, Optional[str], datetime], Awaitable[None]]
+Reaction = Callable[[str, Any, Delivery, Optional[str], datetime], None]
 
 
 @dataclass(frozen=True)
@@ -99,32 +99,35 @@ class Dispatcher:
     async def _prepare(self, delivery_ids: Sequence[int]) -> list[_Prepared]:
         if not delivery_ids:
             return []
-        async with self.store.write() as session:
-            deliveries = (await session.exec(
-                select(Delivery).where(col(Delivery.id).in_(delivery_ids), Delivery.status == "scheduled")
-                .order_by(col(Delivery.id))
-            )).all()
-            merchants = {m.id: m for m in (await session.exec(
-                select(Merchant).where(col(Merchant.id).in_({d.merchant_id for d in deliveries}))
-            )).all()}
-            instances = {i.key: i for i in (await session.exec(
-                select(Instance).where(col(Instance.key).in_({d.instance_key for d in deliveries if d.instance_key}))
-            )).all()}
-            now, now_wall = self.clock.now(), wall_now()
-            pending = []
-            for delivery in deliveries:
-                instance = instances.get(delivery.instance_key or "")
-                attempt, url, headers, body = self._build(delivery, merchants[delivery.merchant_id], now, now_wall)
-                session.add_all([delivery, attempt])
-                expect = Expectations(
-                    activity=delivery.activity,
-                    queried_instance_id=delivery.params.get("instanceId")
-                    if delivery.activity == "queryInstance" else None,
-                    known_instance_id=instance.instance_id if instance and delivery.activity == "newInstance" else None,
-                )
-                pending.append((attempt, delivery, url, headers, body, expect))
-            await session.flush()
-            return [_Prepared(_id(d), _id(a), url, headers, body, expect) for a, d, url, headers, body, expect in pending]
+        now, now_wall = self.clock.now(), wall_now()
+        return await self.store.run_write(lambda session: self._prepare_in(session, delivery_ids, now, now_wall))
+
+    def _prepare_in(self, session: Session, delivery_ids: Sequence[int], now: datetime, now_wall: datetime
+                    ) -> list[_Prepared]:
+        deliveries = session.exec(
+            select(Delivery).where(col(Delivery.id).in_(delivery_ids), Delivery.status == "scheduled")
+            .order_by(col(Delivery.id))
+        ).all()
+        merchants = {m.id: m for m in session.exec(
+            select(Merchant).where(col(Merchant.id).in_({d.merchant_id for d in deliveries}))
+        ).all()}
+        instances = {i.key: i for i in session.exec(
+            select(Instance).where(col(Instance.key).in_({d.instance_key for d in deliveries if d.instance_key}))
+        ).all()}
+        pending = []
+        for delivery in deliveries:
+            instance = instances.get(delivery.instance_key or "")
+            attempt, url, headers, body = self._build(delivery, merchants[delivery.merchant_id], now, now_wall)
+            session.add_all([delivery, attempt])
+            expect = Expectations(
+                activity=delivery.activity,
+                queried_instance_id=delivery.params.get("instanceId")
+                if delivery.activity == "queryInstance" else None,
+                known_instance_id=instance.instance_id if instance and delivery.activity == "newInstance" else None,
+            )
+            pending.append((attempt, delivery, url, headers, body, expect))
+        session.flush()
+        return [_Prepared(_id(d), _id(a), url, headers, body, expect) for a, d, url, headers, body, expect in pending]
 
     @staticmethod
     def _build(delivery: Delivery, merchant: Merchant, now: datetime, now_wall: datetime
@@ -175,43 +178,45 @@ class Dispatcher:
 
     # -- phase 3: judge, record, schedule what comes next ----------------------------------
     async def _record(self, results: list[tuple[_Prepared, _Sent]]) -> list[Outcome]:
-        async with self.store.write() as session:
-            ids = [p.delivery_id for p, _ in results]
-            deliveries = {d.id: d for d in (await session.exec(select(Delivery).where(col(Delivery.id).in_(ids)))).all()}
-            attempts = {a.id: a for a in (await session.exec(
-                select(Attempt).where(col(Attempt.id).in_([p.attempt_id for p, _ in results])))).all()}
-            # Load what the reactions read in two queries; session.get then finds them in memory.
-            keys = {d.instance_key for d in deliveries.values() if d.instance_key}
-            instances = (await session.exec(select(Instance).where(col(Instance.key).in_(keys)))).all()
-            await session.exec(select(Order).where(col(Order.id).in_({i.order_id for i in instances})))
-            verdicts = [judge(reply, prepared.expect) for prepared, (reply, *_rest) in results]
-            await self._check_unique(session, [(deliveries[p.delivery_id], v) for (p, _), v in zip(results, verdicts)])
-            now = self.clock.now()
-            outcomes, finished = [], []
-            with session.no_autoflush:
-                for (prepared, (reply, sent_headers, elapsed_ms, response_headers)), verdict in zip(results, verdicts):
-                    delivery, attempt = deliveries[prepared.delivery_id], attempts[prepared.attempt_id]
-                    attempt.state = "done"
-                    attempt.request_headers = sent_headers
-                    attempt.response_status = reply.status
-                    attempt.response_headers = response_headers
-                    attempt.response_body = (reply.body.decode("utf-8", errors="replace")
-                                             if reply.status is not None else None)
-                    attempt.elapsed_ms = round(elapsed_ms, 2)
-                    attempt.error = reply.transport_error or ("timeout" if reply.timed_out else None)
-                    attempt.passed, attempt.failures, attempt.warnings = verdict.passed, verdict.failures, verdict.warnings
-                    delivery.last_verdict = verdict.summary
-                    if delivery.status == "scheduled":  # not cancelled while the request was out
-                        await self._advance(session, delivery, verdict, now, attempt.manual)
-                        if delivery.status in ("succeeded", "exhausted"):
-                            finished.append(_id(delivery))
-                    session.add_all([attempt, delivery])
-                    outcomes.append(Outcome(prepared.delivery_id, attempt.id, verdict.passed, verdict.summary,
-                                            verdict.instance_id))
-            await release_dependents(session, finished, now)
-            return outcomes
+        now = self.clock.now()
+        return await self.store.run_write(lambda session: self._record_in(session, results, now))
 
-    async def _advance(self, session: Any, delivery: Delivery, verdict: Verdict, now: datetime, manual: bool) -> None:
+    def _record_in(self, session: Session, results: list[tuple[_Prepared, _Sent]], now: datetime) -> list[Outcome]:
+        ids = [p.delivery_id for p, _ in results]
+        deliveries = {d.id: d for d in session.exec(select(Delivery).where(col(Delivery.id).in_(ids))).all()}
+        attempts = {a.id: a for a in session.exec(
+            select(Attempt).where(col(Attempt.id).in_([p.attempt_id for p, _ in results]))).all()}
+        # Load what the reactions read in two queries; session.get then finds them in memory.
+        keys = {d.instance_key for d in deliveries.values() if d.instance_key}
+        instances = session.exec(select(Instance).where(col(Instance.key).in_(keys))).all()
+        session.exec(select(Order).where(col(Order.id).in_({i.order_id for i in instances})))
+        verdicts = [judge(reply, prepared.expect) for prepared, (reply, *_rest) in results]
+        self._check_unique(session, [(deliveries[p.delivery_id], v) for (p, _), v in zip(results, verdicts)])
+        outcomes, finished = [], []
+        with session.no_autoflush:
+            for (prepared, (reply, sent_headers, elapsed_ms, response_headers)), verdict in zip(results, verdicts):
+                delivery, attempt = deliveries[prepared.delivery_id], attempts[prepared.attempt_id]
+                attempt.state = "done"
+                attempt.request_headers = sent_headers
+                attempt.response_status = reply.status
+                attempt.response_headers = response_headers
+                attempt.response_body = (reply.body.decode("utf-8", errors="replace")
+                                         if reply.status is not None else None)
+                attempt.elapsed_ms = round(elapsed_ms, 2)
+                attempt.error = reply.transport_error or ("timeout" if reply.timed_out else None)
+                attempt.passed, attempt.failures, attempt.warnings = verdict.passed, verdict.failures, verdict.warnings
+                delivery.last_verdict = verdict.summary
+                if delivery.status == "scheduled":  # not cancelled while the request was out
+                    self._advance(session, delivery, verdict, now, attempt.manual)
+                    if delivery.status in ("succeeded", "exhausted"):
+                        finished.append(_id(delivery))
+                session.add_all([attempt, delivery])
+                outcomes.append(Outcome(prepared.delivery_id, attempt.id, verdict.passed, verdict.summary,
+                                        verdict.instance_id))
+        release_dependents(session, finished, now)
+        return outcomes
+
+    def _advance(self, session: Session, delivery: Delivery, verdict: Verdict, now: datetime, manual: bool) -> None:
         if manual:
             delivery.manual_pending = max(0, delivery.manual_pending - 1)
         else:
@@ -220,21 +225,21 @@ class Dispatcher:
             delivery.status, delivery.next_attempt_at, delivery.finished_at = "succeeded", None, now
             delivery.manual_pending = 0
             if delivery.on_success:
-                await self.react(delivery.on_success, session, delivery, verdict.instance_id, now)
+                self.react(delivery.on_success, session, delivery, verdict.instance_id, now)
         else:
             delivery.next_attempt_at = next_due(delivery, now)
             if delivery.next_attempt_at is None:
                 delivery.status, delivery.finished_at = "exhausted", now
                 if delivery.on_exhaust:
-                    await self.react(delivery.on_exhaust, session, delivery, None, now)
+                    self.react(delivery.on_exhaust, session, delivery, None, now)
 
     @staticmethod
-    async def _check_unique(session: Any, judged: list[tuple[Delivery, Verdict]]) -> None:
+    def _check_unique(session: Session, judged: list[tuple[Delivery, Verdict]]) -> None:
         """I2: an instanceId returned for one order line must not be bound to another."""
         candidates = [(d, v) for d, v in judged if v.passed and d.activity == "newInstance" and v.instance_id]
         if not candidates:
             return
-        bound = (await session.exec(select(Instance.instance_id, Instance.key).where(
+        bound = (session.exec(select(Instance.instance_id, Instance.key).where(
             col(Instance.merchant_id).in_({d.merchant_id for d, _ in candidates}),
             col(Instance.instance_id).in_({v.instance_id for _, v in candidates}),
         ))).all()
@@ -265,11 +270,11 @@ def next_due(delivery: Delivery, now: datetime) -> Optional[datetime]:
     return None
 
 
-async def release_dependents(session: Any, finished: list[int], now: datetime) -> None:
+def release_dependents(session: Session, finished: list[int], now: datetime) -> None:
     """Start deliveries that waited for these (e.g. UNFREEZE after a renewal in grace)."""
     if not finished:
         return
-    waiting = await session.exec(
+    waiting = session.exec(
         select(Delivery).where(col(Delivery.blocked_by).in_(finished), Delivery.status == "waiting")
     )
     for dependent in waiting.all():

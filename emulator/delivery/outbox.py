@@ -16,20 +16,12 @@ from .policies import policy_for
 OPEN_STATUSES = ("scheduled", "waiting")
 
 
-async def enqueue(
-    session: AsyncSession,
-    merchant: Merchant,
-    callback: Callback,
-    now: datetime,
-    blocked_by: Optional[int] = None,
-    flush: bool = True,
-) -> Delivery:
-    """Persist a delivery for ``callback``; it is sent by the dispatcher when due.
-
-    ``flush=False`` skips assigning the id now (cheaper inside a batch that does not need it)."""
+def new_delivery(merchant: Merchant, callback: Callback, now: datetime,
+                 blocked_by: Optional[int] = None) -> Delivery:
+    """The delivery row for ``callback`` in the merchant's protocol family, scheduled by its policy."""
     call = wire_call(merchant.family, callback)
     policy = policy_for(call.policy, merchant.retry_overrides)
-    delivery = Delivery(
+    return Delivery(
         merchant_id=merchant.id,
         instance_key=callback.instance_key,
         order_id=callback.order_id,
@@ -49,9 +41,19 @@ async def enqueue(
         on_exhaust=ON_EXHAUST.get(callback.kind),
         created_at=now,
     )
+
+
+async def enqueue(
+    session: AsyncSession,
+    merchant: Merchant,
+    callback: Callback,
+    now: datetime,
+    blocked_by: Optional[int] = None,
+) -> Delivery:
+    """Persist a delivery for ``callback`` (with its id); it is sent by the dispatcher when due."""
+    delivery = new_delivery(merchant, callback, now, blocked_by)
     session.add(delivery)
-    if flush:
-        await session.flush()
+    await session.flush()
     return delivery
 
 

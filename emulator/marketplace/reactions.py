@@ -5,31 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Session
 
-from ..delivery.outbox import enqueue
+from ..delivery.outbox import new_delivery
 from ..store.tables import Delivery, Instance, Merchant, Order
 from . import lifecycle as lc
 from .callbacks import Callback, CallbackKind
 
 
-async def react(name: str, session: AsyncSession, delivery: Delivery, instance_id: Optional[str],
-                now: datetime) -> None:
-    instance = await session.get(Instance, delivery.instance_key) if delivery.instance_key else None
+def react(name: str, session: Session, delivery: Delivery, instance_id: Optional[str], now: datetime) -> None:
+    """Apply the named reaction inside the dispatcher's transaction (a plain, synchronous session)."""
+    instance = session.get(Instance, delivery.instance_key) if delivery.instance_key else None
     if instance is None:
         return
-    handler = _REACTIONS[name]
-    await handler(session, delivery, instance, instance_id, now)
+    _REACTIONS[name](session, delivery, instance, instance_id, now)
     session.add(instance)
 
 
-async def _purchase_delivered(session: AsyncSession, delivery: Delivery, instance: Instance,
+def _purchase_delivered(session: Session, delivery: Delivery, instance: Instance,
                               instance_id: Optional[str], now: datetime) -> None:
     if instance.instance_id is not None or instance_id is None:
         return  # a resend of an acknowledged purchase changes nothing
     instance.instance_id = instance_id
-    merchant = await session.get(Merchant, instance.merchant_id)
-    order = await session.get(Order, instance.order_id)
+    merchant = session.get(Merchant, instance.merchant_id)
+    order = session.get(Order, instance.order_id)
     assert merchant is not None and order is not None
     if order.status == "paid":
         order.status = "delivered"
@@ -38,21 +37,20 @@ async def _purchase_delivered(session: AsyncSession, delivery: Delivery, instanc
         instance.state = lc.ACTIVE
     elif instance.state == lc.FROZEN:
         # It expired while newInstance was still being retried: tell the merchant now.
-        await enqueue(session, merchant, Callback(CallbackKind.FREEZE, instance.key, instance_id=instance_id), now,
-                      flush=False)
+        session.add(new_delivery(merchant, Callback(CallbackKind.FREEZE, instance.key, instance_id=instance_id), now))
     if instance.state not in lc.ENDED:
-        await enqueue(session, merchant, Callback(
+        session.add(new_delivery(merchant, Callback(
             CallbackKind.READINESS_POLL, instance.key, instance_id=instance_id, test_flag=delivery.test_flag or "0",
-        ), now, flush=False)
+        ), now))
 
 
-async def _purchase_exhausted(session: AsyncSession, delivery: Delivery, instance: Instance,
+def _purchase_exhausted(session: Session, delivery: Delivery, instance: Instance,
                               instance_id: Optional[str], now: datetime) -> None:
-    merchant = await session.get(Merchant, instance.merchant_id)
+    merchant = session.get(Merchant, instance.merchant_id)
     assert merchant is not None
     if merchant.purchase_on_exhaust == "hold" or instance.instance_id is not None:
         return  # the order waits for a manual restart
-    order = await session.get(Order, instance.order_id)
+    order = session.get(Order, instance.order_id)
     if order is not None:
         order.status = "failed"
         session.add(order)
@@ -61,32 +59,32 @@ async def _purchase_exhausted(session: AsyncSession, delivery: Delivery, instanc
     delivery.note = "the purchase was never delivered: the order failed and was unsubscribed automatically"
 
 
-async def _instance_ready(session: AsyncSession, delivery: Delivery, instance: Instance,
+def _instance_ready(session: Session, delivery: Delivery, instance: Instance,
                           instance_id: Optional[str], now: datetime) -> None:
     instance.ready = True
 
 
-async def _never_ready(session: AsyncSession, delivery: Delivery, instance: Instance,
+def _never_ready(session: Session, delivery: Delivery, instance: Instance,
                       instance_id: Optional[str], now: datetime) -> None:
     delivery.note = "instance never reported ready: queryInstance polling ended without instance info (PROTOCOL §9)"
 
 
-async def _order_status(session: AsyncSession, delivery: Delivery, status: str) -> None:
+def _order_status(session: Session, delivery: Delivery, status: str) -> None:
     """A renewal, conversion, upgrade or unsubscription order records whether its call got through."""
-    order = await session.get(Order, delivery.order_id) if delivery.order_id else None
+    order = session.get(Order, delivery.order_id) if delivery.order_id else None
     if order is not None and order.status == "paid":
         order.status = status
         session.add(order)
 
 
-async def _order_delivered(session: AsyncSession, delivery: Delivery, instance: Instance,
+def _order_delivered(session: Session, delivery: Delivery, instance: Instance,
                            instance_id: Optional[str], now: datetime) -> None:
-    await _order_status(session, delivery, "delivered")
+    _order_status(session, delivery, "delivered")
 
 
-async def _order_undelivered(session: AsyncSession, delivery: Delivery, instance: Instance,
+def _order_undelivered(session: Session, delivery: Delivery, instance: Instance,
                              instance_id: Optional[str], now: datetime) -> None:
-    await _order_status(session, delivery, "undelivered")
+    _order_status(session, delivery, "undelivered")
 
 
 _REACTIONS = {
