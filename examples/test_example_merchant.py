@@ -44,6 +44,7 @@ async def test_purchase_creates_tenant(koogallery: SandboxClient, my_service: My
     frozen = await koogallery.wait_for_delivery(order, "updateInstanceStatus", status="FREEZE")
     assert frozen.attempts[0].passed
     assert my_service.stub.instances[delivery.instance_id]["status"] == "FROZEN"
+    await koogallery.wait_for_state(order, "frozen")
 
 
 async def test_renewal_reaches_the_service(koogallery: SandboxClient, my_service: MyService) -> None:

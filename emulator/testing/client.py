@@ -248,6 +248,24 @@ class SandboxClient:
             f"no {activity} delivery{target} with outcome {outcome!r}"
             f"{' and ' + repr(params) if params else ''} (emulator clock {clock['now']}); deliveries{target}:\n  {lines}")
 
+    async def wait_for_state(self, order: OrderRef, state: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The order's instance once it is in ``state`` (``active``, ``frozen``, ``released``...)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await self.settle()
+            instance = await self.instance(order)
+            if instance["state"] == state:
+                return instance
+            clock = await self.request("GET", "/clock")
+            if clock["mode"] == "manual" or loop.time() >= deadline:
+                raise AssertionError(
+                    f"instance {instance['key']} is {instance['state']}"
+                    f"{' (' + instance['frozen_reason'] + ')' if instance.get('frozen_reason') else ''}, "
+                    f"not {state} (emulator clock {clock['now']}; next event: {instance.get('next_event')} "
+                    f"at {instance.get('next_event_at')})")
+            await asyncio.sleep(0.05)
+
     # -- clock and reset ------------------------------------------------------------------
     async def settle(self) -> None:
         """Run everything that is due now, and return when it has run."""

@@ -84,6 +84,9 @@ async def test_client_errors_name_the_problem(emulator) -> None:  # type: ignore
         await client.wait_for_delivery(order, "newInstance")
         renewal = await client.renew(order, periods=2)
         assert renewal.order_type == "RENEWAL" and (await client.order(order)).status == "delivered"
+        assert (await client.wait_for_state(order, "active"))["state"] == "active"
+        with pytest.raises(AssertionError, match="is active, not released"):
+            await client.wait_for_state(order, "released")
 
 
 def test_threaded_emulator_starts_and_stops_cleanly() -> None:
