@@ -34,6 +34,7 @@ from .store.tables import ClockRow, Merchant
 log = logging.getLogger(__name__)
 
 BUILTIN_STUB_URL = "builtin:demo-merchant"
+MAX_JUMP = timedelta(days=3650)
 
 
 class Services:
@@ -104,6 +105,8 @@ class Services:
     async def advance(self, delta: timedelta) -> datetime:
         if delta < timedelta(0):
             raise ClockError("the clock cannot move backwards")
+        if delta > MAX_JUMP:
+            raise ClockError(f"the clock can move at most {MAX_JUMP.days} days at a time")
         moment = await self.scheduler.advance(delta)
         await self.save_clock()
         return moment
@@ -111,6 +114,8 @@ class Services:
     async def jump_to(self, moment: datetime) -> datetime:
         if moment < self.clock.now():
             raise ClockError(f"the clock cannot move backwards (it is {self.clock.now().isoformat()})")
+        if moment - self.clock.now() > MAX_JUMP:
+            raise ClockError(f"the clock can move at most {MAX_JUMP.days} days at a time")
         result = await self.scheduler.jump_to(moment)
         await self.save_clock()
         return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import urlsplit
 from typing import Any, Awaitable, Callable, Optional, TypeVar
 
 from aiohttp import web
@@ -15,6 +16,24 @@ from ..marketplace.errors import DomainError
 log = logging.getLogger(__name__)
 OPEN_API_PREFIX = "/api/"
 Model = TypeVar("Model", bound=BaseModel)
+
+
+SIMPLE_CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _cross_site(request: web.Request) -> Optional[web.Response]:
+    """Control-API calls from another site's page are refused: a browser marks them with a foreign
+    ``Origin`` and can send them without asking first only with the "simple" content types."""
+    if not request.path.startswith("/sandbox/api/") or request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    origin = request.headers.get("Origin")
+    if origin and urlsplit(origin).netloc != request.host:
+        return error_response(403, "cross_origin", f"requests from {origin} are not accepted; call the control "
+                                                   "API from scripts or from this emulator's console", "Origin")
+    if request.content_type in SIMPLE_CONTENT_TYPES and request.content_length:
+        return error_response(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)",
+                              "Content-Type")
+    return None
 
 
 def error_response(status: int, code: str, message: str, field: Optional[str] = None,
@@ -82,6 +101,9 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
                            ) -> web.StreamResponse:
     if request.path.startswith(OPEN_API_PREFIX):  # the open-API gateway answers in its own shapes
         return await handler(request)
+    refusal = _cross_site(request)
+    if refusal is not None:
+        return refusal
     try:
         return await handler(request)
     except _HTTPFromResponse as exc:

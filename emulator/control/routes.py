@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Literal, Optional
 
@@ -29,6 +30,8 @@ from .views import (
 )
 
 PREFIX = "/sandbox/api/v1"
+MAX_ID = 2**63 - 1
+ID_PATTERN = re.compile(r"[0-9]{1,18}")
 routes = web.RouteTableDef()
 
 
@@ -39,7 +42,7 @@ def _services(request: web.Request) -> Services:
 class _Query(BaseModel):
     model_config = ConfigDict(extra="ignore")
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_ID)
 
 
 class OrderQuery(_Query):
@@ -55,7 +58,7 @@ class DeliveryQuery(_Query):
     instance: Optional[str] = None
     activity: Optional[str] = None
     outcome: Optional[Literal[tuple(OUTCOMES)]] = None  # type: ignore[valid-type]
-    after_id: Optional[int] = Field(None, ge=0)
+    after_id: Optional[int] = Field(None, ge=0, le=MAX_ID)
 
 
 class InstanceQuery(BaseModel):
@@ -283,7 +286,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
 
 def _delivery_id(request: web.Request) -> int:
     raw = request.match_info["delivery_id"]
-    if not raw.isdigit():
+    if not ID_PATTERN.fullmatch(raw):
         raise web.HTTPNotFound(reason="Not Found")
     return int(raw)
 
@@ -331,7 +334,7 @@ async def list_inbound(request: web.Request) -> web.Response:
     return web.json_response({"calls": [inbound_view(c) for c in calls]})
 
 
-@routes.get(PREFIX + "/inbound/{call_id:\\d+}")
+@routes.get(PREFIX + "/inbound/{call_id:[0-9]{1,18}}")
 async def get_inbound(request: web.Request) -> web.Response:
     call = await _services(request).journal.get(int(request.match_info["call_id"]))
     return web.json_response(inbound_view(call, full=True))
@@ -481,7 +484,7 @@ async def list_dial_runs(request: web.Request) -> web.Response:
     return web.json_response({"runs": [_run_view(r) for r in runs]})
 
 
-@routes.get(PREFIX + "/dial-tests/runs/{run_id:\\d+}")
+@routes.get(PREFIX + "/dial-tests/runs/{run_id:[0-9]{1,18}}")
 async def get_dial_run(request: web.Request) -> web.Response:
     run, results = await _services(request).dialtests.run(int(request.match_info["run_id"]))
     return web.json_response(_run_view(run, list(results)))

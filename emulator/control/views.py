@@ -21,9 +21,9 @@ def mask(secret: Optional[str]) -> Optional[str]:
     """Show enough of a secret to recognise it, never enough to use it."""
     if not secret:
         return secret
-    if len(secret) <= 8:
+    if len(secret) < 16:
         return "*" * len(secret)
-    return secret[:4] + "*" * (len(secret) - 8) + secret[-4:]
+    return secret[:2] + "*" * (len(secret) - 4) + secret[-2:]
 
 
 def merchant_view(m: Merchant) -> dict[str, Any]:

@@ -223,12 +223,15 @@ class Dispatcher:
             delivery.slots_used += 1
         if verdict.passed:
             delivery.status, delivery.next_attempt_at, delivery.finished_at = "succeeded", None, now
-            delivery.manual_pending = 0
+            delivery.manual_pending, delivery.resent_after_success = 0, False
             if delivery.on_success:
                 self.react(delivery.on_success, session, delivery, verdict.instance_id, now)
         else:
             delivery.next_attempt_at = next_due(delivery, now)
-            if delivery.next_attempt_at is None:
+            if delivery.next_attempt_at is None and delivery.resent_after_success:
+                delivery.status, delivery.finished_at = "succeeded", now  # the resend failed; the delivery had not
+                delivery.note = f"a manual resend failed: {verdict.summary}"
+            elif delivery.next_attempt_at is None:
                 delivery.status, delivery.finished_at = "exhausted", now
                 if delivery.on_exhaust:
                     self.react(delivery.on_exhaust, session, delivery, None, now)

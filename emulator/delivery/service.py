@@ -103,22 +103,23 @@ class Deliveries:
             )
             return [(a, d) for a, d in rows.all()]
 
-    def restart_refusal_of(self, delivery: Delivery, order: Optional[Order]) -> Optional[str]:
-        return restart_refusal(delivery, order) or (
+    def restart_refusal_of(self, delivery: Delivery, order: Optional[Order],
+                           instance: Optional[Instance] = None) -> Optional[str]:
+        return restart_refusal(delivery, order, instance) or (
             f"delivery {delivery.id} is waiting for delivery {delivery.blocked_by} to finish"
             if delivery.status == "waiting" else None)
 
     async def can_restart(self, delivery: Delivery) -> Optional[str]:
         """None when a restart is possible, else the reason it is not."""
         async with self.store.read() as session:
-            return self.restart_refusal_of(delivery, await self._order_of(session, delivery))
+            return self.restart_refusal_of(delivery, *await self._order_of(session, delivery))
 
     @staticmethod
-    async def _order_of(session: Any, delivery: Delivery) -> Optional[Order]:
+    async def _order_of(session: Any, delivery: Delivery) -> tuple[Optional[Order], Optional[Instance]]:
         if not delivery.instance_key:
-            return None
+            return None, None
         instance = await session.get(Instance, delivery.instance_key)
-        return await session.get(Order, instance.order_id) if instance else None
+        return (await session.get(Order, instance.order_id) if instance else None), instance
 
     async def restart(self, delivery_id: int) -> Delivery:
         """Re-open an exhausted delivery, or add one extra attempt to a pending or finished one."""
@@ -126,12 +127,13 @@ class Deliveries:
             delivery = await session.get(Delivery, delivery_id)
             if delivery is None:
                 raise NotFound(f"delivery {delivery_id} does not exist", field="delivery_id")
-            refusal = self.restart_refusal_of(delivery, await self._order_of(session, delivery))
+            refusal = self.restart_refusal_of(delivery, *await self._order_of(session, delivery))
             if refusal:
                 raise Conflict(refusal, field="status")
             now = self.clock.now()
             if delivery.status in ("succeeded", "exhausted"):
                 delivery.slots_used = delivery.slots_total  # a finished schedule is not re-run
+                delivery.resent_after_success = delivery.status == "succeeded"
             delivery.manual_pending += 1
             delivery.status, delivery.finished_at = "scheduled", None
             delivery.next_attempt_at = next_due(delivery, now)

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Callable, Optional, Sequence
 from urllib.parse import urlsplit
@@ -21,7 +21,7 @@ from sqlmodel import col, delete, select
 from ..clock import Clock
 from ..delivery.dispatcher import Dispatcher
 from ..marketplace.catalogue import get_merchant, get_product
-from ..marketplace.errors import InvalidInput, NotFound
+from ..marketplace.errors import Conflict, InvalidInput, NotFound
 from ..settings import Settings
 from ..store import Store
 from ..store.tables import DebugCase, Delivery, DialCaseResult, DialCursor, DialRun, Merchant, Notification, Product
@@ -159,10 +159,16 @@ class DialTests:
         except IntegrityError:
             return []  # another process claimed this slot at the same moment
 
-    async def run_now(self, product_ref: str) -> Optional[DialRun]:
+    async def run_now(self, product_ref: str) -> DialRun:
         async with self.store.read() as session:
             product = await get_product(session, product_ref)
-        return await self._run(product.id, self.clock.now(), "manual")
+        moment = self.clock.now()
+        for _ in range(1000):  # several manual runs at one emulated instant get distinct instants
+            run = await self._run(product.id, moment, "manual")
+            if run is not None:
+                return run
+            moment += timedelta(microseconds=1)
+        raise Conflict("too many manual runs at this instant; advance the clock", field="product")
 
     async def recover(self) -> None:
         """Finish runs a stopped process had claimed but not completed."""

@@ -410,6 +410,7 @@ class Orders:
             return
         instance.state, instance.frozen_reason = lc.ACTIVE, None
         lc.plan_next_event(instance, product)
+        await cancel_open(session, instance.key, now, "superseded by UNFREEZE", (CallbackKind.FREEZE,))
         await enqueue(session, merchant, Callback(CallbackKind.UNFREEZE, instance.key,
                                                   instance_id=instance.instance_id), now, blocked_by=after)
 

@@ -97,11 +97,15 @@ _REACTIONS = {
 }
 
 
-def restart_refusal(delivery: Delivery, order: Optional[Order]) -> Optional[str]:
+def restart_refusal(delivery: Delivery, order: Optional[Order], instance: Optional[Instance] = None
+                    ) -> Optional[str]:
     """Why a manual restart is not allowed, or None."""
     if delivery.status == "cancelled":
         return f"delivery {delivery.id} was cancelled ({delivery.note or 'superseded'}); it cannot be restarted"
     if delivery.on_exhaust == "purchase_exhausted" and order is not None and order.status == "failed":
         return (f"order {order.id} failed and was unsubscribed automatically when newInstance was exhausted; "
                 "set the merchant's purchase_on_exhaust to 'hold' to keep such orders restartable (PROTOCOL §9)")
+    if instance is not None and instance.state in lc.ENDED and delivery.kind != "release":
+        return (f"instance {instance.key} is {instance.state}; only its releaseInstance can be re-sent "
+                "(a late newInstance would leave an instance the merchant is never told to release)")
     return None

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from . import tables  # noqa: F401  (registers the tables)
 
 T = TypeVar("T")
-SCHEMA_VERSION = 4  # bump when a table changes shape; an older store is refused with a clear message
+SCHEMA_VERSION = 5  # bump when a table changes shape; an older store is refused with a clear message
 
 
 class StoreError(RuntimeError):

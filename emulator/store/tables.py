@@ -128,6 +128,7 @@ class Delivery(SQLModel, table=True):
     slots_total: int = 1
     slots_used: int = 0
     manual_pending: int = 0
+    resent_after_success: bool = False  # a failed resend must not undo the earlier success
     next_attempt_at: Optional[NaiveDatetime] = Field(default=None, index=True)
     blocked_by: Optional[int] = Field(default=None, index=True)
     on_success: Optional[str] = None

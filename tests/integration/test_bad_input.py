@@ -66,6 +66,12 @@ CASES = [
     ("PUT", "/clock", {"mode": "warp"}, 400, "mode", "manual"),
     ("PUT", "/clock", {"mode": "scaled", "speed": 0}, 400, "speed", "greater than 0"),
     ("GET", "/no-such-thing", None, 404, None, "Not Found"),
+    ("GET", "/deliveries/99999999999999999999999", None, 404, None, "Not Found"),
+    ("POST", "/deliveries/99999999999999999999999/restart", None, 404, None, "Not Found"),
+    ("GET", "/deliveries?after_id=99999999999999999999999", None, 400, "after_id", "less than or equal"),
+    ("GET", "/orders?offset=99999999999999999999999", None, 400, "offset", "less than or equal"),
+    ("GET", "/inbound/99999999999999999999999", None, 404, None, "Not Found"),
+    ("POST", "/clock/advance", {"to": "9999-12-31T23:00:00Z"}, 409, "clock", "at most 3650 days"),
     ("DELETE", "/clock", None, 405, None, "Method Not Allowed"),
 ]
 
@@ -96,3 +102,19 @@ async def test_nothing_is_lost_after_bad_requests(shop: Shop) -> None:
         await shop.api.call("POST", f"/orders/{order['order_id']}/upgrade", {"product": 5})
     orders = (await shop.api.ok("GET", "/orders"))["orders"]
     assert [o["order_id"] for o in orders] == [order["order_id"]]
+
+
+async def test_control_api_refuses_cross_site_requests(shop: Shop) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        url = shop.api.base_url + "/sandbox/api/v1/reset"
+        async with session.post(url, headers={"Origin": "http://evil.example"}) as response:
+            assert response.status == 403 and (await response.json())["error"]["field"] == "Origin"
+        body = '{"name": "x", "production_url": "http://x", "access_key": "k"}'
+        async with session.post(shop.api.base_url + "/sandbox/api/v1/merchants", data=body,
+                                headers={"Content-Type": "text/plain"}) as response:
+            assert response.status == 415
+        same_origin = shop.api.base_url
+        async with session.post(url, headers={"Origin": same_origin}) as response:
+            assert response.status == 200

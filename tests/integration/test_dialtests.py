@@ -91,6 +91,13 @@ async def test_discontinued_products_are_skipped(shop: Shop) -> None:
     assert len(shop.stub.stub.received) == calls_before
 
 
+async def test_run_now_twice_at_one_instant(shop: Shop) -> None:
+    await save_cases(shop)
+    first = await shop.api.ok("POST", "/products/monthly/dial-tests/run")
+    second = await shop.api.ok("POST", "/products/monthly/dial-tests/run")
+    assert first["id"] != second["id"] and second["verdict"] == "pass"
+
+
 async def test_run_now_is_manual_and_does_not_count(shop: Shop) -> None:
     await save_cases(shop)
     shop.stub.behaviour.fail_next = 1

@@ -234,3 +234,40 @@ async def test_orders_list_the_actions_their_state_allows(shop: Shop) -> None:
     await shop.api.ok("POST", f"/orders/{order['order_id']}/release")
     assert (await shop.api.ok("GET", f"/orders/{order['order_id']}"))["actions"] == []
     assert (await shop.api.ok("GET", f"/orders/{renewal['order_id']}"))["actions"] == []
+
+
+async def test_renewal_in_grace_cancels_the_unfinished_freeze(shop: Shop) -> None:
+    order = await shop.buy()
+    shop.stub.behaviour.fail_next, shop.stub.behaviour.fail_activities = 1000, ["updateInstanceStatus"]
+    await shop.api.ok("POST", "/clock/advance", {"to": "2026-02-28T10:05:00Z"})  # FREEZE failing since 10:00
+    await shop.api.ok("POST", f"/orders/{order['order_id']}/renew", {})
+    shop.stub.behaviour.fail_next = 0
+    await shop.api.advance(minutes=10)
+    freeze, unfreeze = await shop.api.deliveries(instance=order["instance"], activity="updateInstanceStatus")
+    assert freeze["params"]["status"] == "FREEZE" and freeze["status"] == "cancelled"
+    assert unfreeze["params"]["status"] == "UNFREEZE" and unfreeze["status"] == "succeeded"
+    statuses = [c.body["status"] for c in shop.stub.stub.calls("updateInstanceStatus") if c.reply_status == 200
+                and '"000000"' in c.reply]
+    assert statuses == ["UNFREEZE"]  # no FREEZE lands after the UNFREEZE
+
+
+async def test_a_released_instances_purchase_cannot_be_restarted(api, merchant_stub) -> None:  # type: ignore[no-untyped-def]
+    shop = await Shop.create(api, merchant_stub, purchase_on_exhaust="hold")
+    merchant_stub.behaviour.fail_next = 4
+    order = await shop.buy()
+    await api.advance(hours=4)
+    await api.ok("POST", f"/orders/{order['order_id']}/unsubscribe")
+    delivery = (await api.deliveries(order_id=order["order_id"], activity="newInstance"))[0]
+    status, error = await api.call("POST", f"/deliveries/{delivery['id']}/restart")
+    assert status == 409 and "released" in error["error"]["message"]
+
+
+async def test_a_failed_resend_keeps_a_succeeded_delivery_succeeded(shop: Shop) -> None:
+    order = await shop.buy()
+    delivery = await shop.api.only_delivery(order_id=order["order_id"], activity="newInstance")
+    shop.stub.behaviour.fail_next = 1
+    await shop.api.ok("POST", f"/deliveries/{delivery['id']}/restart")
+    await shop.api.settle()
+    after = await shop.api.delivery(delivery["id"])
+    assert after["status"] == "succeeded" and "resend failed" in after["note"]
+    assert after["attempt_log"][-1]["passed"] is False

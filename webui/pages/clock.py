@@ -78,12 +78,12 @@ async def advance(request: web.Request) -> web.Response:
         else:
             assert model.amount is not None
             await s.advance(timedelta(seconds=model.amount * UNITS[model.unit]))
-    except ClockError as exc:
-        form.errors["to"] = str(exc)
+    except (ClockError, OverflowError) as exc:
+        form.errors["to" if model.to else "amount"] = str(exc) if isinstance(exc, ClockError) else "too far"
         return await _page(request, form, 409)
     after = s.clock.now()
     window = f"since={iso(before)}&until={iso(after)}"
-    if model.back and model.back.startswith("/") and not model.back.startswith("//"):
+    if model.back and model.back.startswith("/") and not model.back.startswith("//") and "\\" not in model.back:
         raise redirect(model.back, f"Clock advanced to {iso(after)}.")
     raise redirect(f"/clock?{window}", f"Clock advanced to {iso(after)}.")
 

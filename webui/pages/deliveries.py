@@ -58,5 +58,5 @@ async def restart(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/deliveries", list_deliveries)
-    app.router.add_get("/deliveries/{delivery_id:\\d+}", delivery_detail)
-    app.router.add_post("/deliveries/{delivery_id:\\d+}/restart", restart)
+    app.router.add_get("/deliveries/{delivery_id:[0-9]{1,18}}", delivery_detail)
+    app.router.add_post("/deliveries/{delivery_id:[0-9]{1,18}}/restart", restart)

@@ -96,5 +96,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/dial-tests/products/{ref}", product_cases)
     app.router.add_post("/dial-tests/products/{ref}/cases/{case}", save_case)
     app.router.add_post("/dial-tests/products/{ref}/run", run_now)
-    app.router.add_get("/dial-tests/runs/{run_id:\\d+}", run_detail)
+    app.router.add_get("/dial-tests/runs/{run_id:[0-9]{1,18}}", run_detail)
     app.router.add_get("/inbox", inbox)

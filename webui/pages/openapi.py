@@ -67,6 +67,6 @@ async def codes_of(request: web.Request, product_id: str) -> list[dict]:
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/inbound", journal)
-    app.router.add_get("/inbound/{call_id:\\d+}", call_detail)
+    app.router.add_get("/inbound/{call_id:[0-9]{1,18}}", call_detail)
     app.router.add_post("/merchants/{merchant_id}/credentials", issue_credentials)
     app.router.add_post("/catalogue/{ref}/license-codes", issue_license_code)
