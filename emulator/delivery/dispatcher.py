@@ -210,6 +210,9 @@ class Dispatcher:
                     self._advance(session, delivery, verdict, now, attempt.manual)
                     if delivery.status in ("succeeded", "exhausted"):
                         finished.append(_id(delivery))
+                elif verdict.passed and delivery.on_success == "purchase_delivered":
+                    # cancelled (unsubscribed) while out, yet the merchant provisioned: it must release
+                    self.react("late_purchase", session, delivery, verdict.instance_id, now)
                 session.add_all([attempt, delivery])
                 outcomes.append(Outcome(prepared.delivery_id, attempt.id, verdict.passed, verdict.summary,
                                         verdict.instance_id))

@@ -87,6 +87,18 @@ def _order_undelivered(session: Session, delivery: Delivery, instance: Instance,
     _order_status(session, delivery, "undelivered")
 
 
+def _late_purchase(session: Session, delivery: Delivery, instance: Instance, instance_id: Optional[str],
+                   now: datetime) -> None:
+    """newInstance succeeded after the instance was released: tell the merchant to release it."""
+    if instance_id is None or instance.instance_id is not None or instance.state not in lc.ENDED:
+        return
+    merchant = session.get(Merchant, instance.merchant_id)
+    assert merchant is not None
+    instance.instance_id = instance_id
+    delivery.note = "newInstance succeeded after the unsubscription; releaseInstance follows"
+    session.add(new_delivery(merchant, Callback(CallbackKind.RELEASE, instance.key, instance_id=instance_id), now))
+
+
 _REACTIONS = {
     "purchase_delivered": _purchase_delivered,
     "purchase_exhausted": _purchase_exhausted,
@@ -94,6 +106,7 @@ _REACTIONS = {
     "never_ready": _never_ready,
     "order_delivered": _order_delivered,
     "order_undelivered": _order_undelivered,
+    "late_purchase": _late_purchase,
 }
 
 

@@ -271,3 +271,23 @@ async def test_a_failed_resend_keeps_a_succeeded_delivery_succeeded(shop: Shop) 
     after = await shop.api.delivery(delivery["id"])
     assert after["status"] == "succeeded" and "resend failed" in after["note"]
     assert after["attempt_log"][-1]["passed"] is False
+
+
+async def test_a_purchase_acknowledged_after_its_unsubscription_is_released(shop: Shop) -> None:
+    import asyncio
+
+    shop.stub.behaviour.delay_s = 1.0
+    order = await shop.api.ok("POST", "/orders", {"product": "monthly"})
+    for _ in range(200):  # poll until the attempt is recorded (it is written before the request leaves)
+        found = await shop.api.deliveries(order_id=order["order_id"], activity="newInstance")
+        if found and found[0]["attempts"] == 1:
+            break
+        await asyncio.sleep(0.01)
+    await shop.api.ok("POST", f"/orders/{order['order_id']}/unsubscribe")  # while newInstance is out
+    shop.stub.behaviour.delay_s = 0
+    await shop.api.settle()  # returns once the in-flight attempt is recorded and what it caused has run
+    purchase = await shop.api.only_delivery(order_id=order["order_id"], activity="newInstance")
+    assert purchase["status"] == "cancelled" and "releaseInstance follows" in purchase["note"]
+    release = await shop.api.only_delivery(instance=order["instance"], activity="releaseInstance")
+    assert release["status"] == "succeeded"
+    assert release["params"]["instanceId"] == (await shop.api.instance(order["instance"]))["instance_id"]
