@@ -110,7 +110,8 @@ async def _instance_facts(session: Any, instance_ids: set[str]) -> tuple[dict[st
         .where(col(Instance.instance_id).in_(instance_ids))
     )).all()
     facts = {i.instance_id: usage.InstanceFacts(merchant_id=i.merchant_id, charging_mode=p.charging_mode,
-                                                state=i.state) for i, p in rows}
+                                                state=i.state, product_on_sale=p.sale_state == "on_sale")
+             for i, p in rows}
     return facts, {i.instance_id: i.key for i, _p in rows}
 
 

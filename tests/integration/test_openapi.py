@@ -202,6 +202,13 @@ async def test_usage_push_accepts_and_refuses_per_record(emulator: EmulatorServe
     assert [r["metering_sn"] for r in usage["records"]] == ["sn-ok-1", "sn-ok-2"]
     assert usage["total"] == "3.5"
 
+    # A delisted product's usage is refused (006).
+    await shop.api.ok("PATCH", "/products/ondemand", {"sale_state": "withdrawn"})
+    status, body = await client.push_usage([_record(instance_id, "sn-delisted", "20260131T050000Z",
+                                                    "20260131T051000Z")], key=STUB_KEY)
+    assert [r["error_code"] for r in body["failed_records"]] == ["006"]
+    await shop.api.ok("PATCH", "/products/ondemand", {"sale_state": "on_sale"})
+
     # A replayed metering_sn is refused on the next call too.
     status, body = await client.push_usage([_record(instance_id, "sn-ok-2", "20260131T060000Z",
                                                     "20260131T070000Z")], key=STUB_KEY)
