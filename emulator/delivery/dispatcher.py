@@ -132,20 +132,9 @@ class Dispatcher:
     @staticmethod
     def _build(delivery: Delivery, merchant: Merchant, now: datetime, now_wall: datetime
                ) -> tuple[Attempt, str, dict[str, str], bytes]:
-        """The signed request of the delivery's next attempt (PROTOCOL §1, §2a)."""
-        members: dict[str, Any] = {"activity": delivery.activity, **delivery.params, "testFlag": delivery.test_flag}
-        business_id = new_business_id() if delivery.activity in CARRIES_BUSINESS_ID else None
-        members["businessId"] = business_id
-        body = canonical_body(members)
-        timestamp, nonce = wall_clock_ms(), new_nonce()
-        signature = basic_signature(merchant.access_key, nonce, timestamp, body,
-                                    upper=merchant.signature_hex_case == "upper")
-        url = append_query(merchant.production_url, basic_signed_query(signature, timestamp, nonce))
-        headers = {
-            "Accept": "application/json",
-            "Content-Type": merchant.content_type,
-            "User-Agent": f"koogallery-emulator/{__version__}",
-        }
+        """The delivery's next attempt, signed and recorded as ``sending``."""
+        url, headers, body, business_id = signed_request(merchant, delivery.activity, delivery.params,
+                                                         delivery.test_flag)
         delivery.attempt_count += 1
         attempt = Attempt(
             delivery_id=_id(delivery), number=delivery.attempt_count, manual=delivery.manual_pending > 0,
@@ -264,6 +253,26 @@ class Dispatcher:
                 .values(state="interrupted", passed=False, failures=[INTERRUPTED])
             )
             return result.rowcount or 0
+
+
+def signed_request(merchant: Merchant, activity: str, params: dict[str, Any], test_flag: Optional[str]
+                   ) -> tuple[str, dict[str, str], bytes, Optional[str]]:
+    """URL (with signature, timestamp, nonce), headers, body and businessId of one request
+    (PROTOCOL §1, §2a); a fresh businessId, nonce and wall-clock timestamp every time."""
+    members: dict[str, Any] = {"activity": activity, **params, "testFlag": test_flag}
+    business_id = new_business_id() if activity in CARRIES_BUSINESS_ID else None
+    members["businessId"] = business_id
+    body = canonical_body(members)
+    timestamp, nonce = wall_clock_ms(), new_nonce()
+    signature = basic_signature(merchant.access_key, nonce, timestamp, body,
+                                upper=merchant.signature_hex_case == "upper")
+    url = append_query(merchant.production_url, basic_signed_query(signature, timestamp, nonce))
+    headers = {
+        "Accept": "application/json",
+        "Content-Type": merchant.content_type,
+        "User-Agent": f"koogallery-emulator/{__version__}",
+    }
+    return url, headers, body, business_id
 
 
 def next_due(delivery: Delivery, now: datetime) -> Optional[datetime]:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 
 from ..clock import Clock
-from ..delivery.dispatcher import Dispatcher
+from ..delivery.dispatcher import Dispatcher, signed_request
 from ..marketplace.catalogue import get_merchant, get_product
 from ..marketplace.errors import Conflict, InvalidInput, NotFound
 from ..settings import Settings
@@ -107,10 +107,7 @@ class DialTests:
         """The exact signed request of a case, signed now, without sending it (§11.7 step 4)."""
         product, merchant, saved = await self._product_case(product_ref, case, case)
         params = _public(saved.params) if saved else preset(case, product, self.clock.now())
-        delivery = Delivery(merchant_id=merchant.id, kind="dial_test", activity=ACTIVITIES[case], policy="sync",
-                            params=params, test_flag="1", status="scheduled", schedule_start=self.clock.now(),
-                            created_at=self.clock.now(), id=0)
-        _attempt, url, headers, body = Dispatcher._build(delivery, merchant, self.clock.now(), self.clock.now())
+        url, headers, body, _business_id = signed_request(merchant, ACTIVITIES[case], params, "1")
         return {"url": url, "headers": headers, "body": body.decode("utf-8")}
 
     # -- scheduled runs --------------------------------------------------------------------

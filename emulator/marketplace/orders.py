@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..clock import Clock
 from ..delivery.outbox import cancel_open, enqueue
-from ..protocol.families import wire_call
+from ..protocol.families import require_emulated
 from ..store import Store
 from ..store.tables import Delivery, Instance, Merchant, Order, OrderLine, Product
 from . import lifecycle as lc
@@ -114,7 +114,7 @@ class Orders:
         async with self.store.write() as session:
             product = await get_product(session, data.product)
             merchant = await get_merchant(session, product.merchant_id)
-            _require_emulated(merchant)
+            require_emulated(merchant.family)
             _require_on_sale(product, "be bought")
             now = self.clock.now().replace(microsecond=0)
             period_type, period_number = _purchase_period(product, data)
@@ -452,7 +452,7 @@ class Orders:
         instance = await _get_instance(session, order.instance_key)
         product = await get_product(session, instance.product_id)
         merchant = await get_merchant(session, instance.merchant_id)
-        _require_emulated(merchant)
+        require_emulated(merchant.family)
         return instance, product, merchant
 
     async def _new_order(self, session: AsyncSession, merchant: Merchant, order_type: str, now: datetime,
@@ -480,10 +480,6 @@ class Orders:
             linear_value=linear_value, amount=str(amount), expire_at=expire_at,
             previous_expire_at=previous_expire_at,
         )
-
-
-def _require_emulated(merchant: Merchant) -> None:
-    wire_call(merchant.family, Callback(CallbackKind.PURCHASE, ""))  # raises Conflict if not emulated
 
 
 def _require_on_sale(product: Product, action: str) -> None:

@@ -151,9 +151,6 @@ _DOCUMENTED: dict[str, dict[str, Any]] = {
 _END_OF_DAY = time(23, 59, 59)
 
 
-def is_mock_order(order_id: str) -> bool:
-    return order_id in _DOCUMENTED
-
 
 def mock_order_info(order_id: str, now: datetime, mode: str = "relative") -> Optional[dict[str, Any]]:
     """``orderInfo`` of a mock order (a fresh copy), or None for any other id.

@@ -39,9 +39,12 @@ class OpenApiRecords:
             session.add(code)
         return code
 
-    async def license_codes(self, merchant_id: Optional[str] = None) -> Sequence[LicenseCode]:
+    async def license_codes(self, merchant_id: Optional[str] = None,
+                            product_id: Optional[str] = None) -> Sequence[LicenseCode]:
         async with self.store.read() as session:
             query = select(LicenseCode).order_by(col(LicenseCode.created_at).desc())
             if merchant_id:
                 query = query.where(LicenseCode.merchant_id == merchant_id)
+            if product_id:
+                query = query.where(LicenseCode.product_id == product_id)
             return (await session.exec(query)).all()

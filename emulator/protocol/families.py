@@ -14,16 +14,15 @@ _WIRE: dict[str, Callable[[Callback], WireCall]] = {
 }
 
 
-def wire_call(family: str, callback: Callback) -> WireCall:
-    try:
-        build = _WIRE[family]
-    except KeyError:
+def require_emulated(family: str) -> None:
+    """Refuse work for a family whose wire mapping does not exist yet."""
+    if family not in _WIRE:
         raise Conflict(
             f"protocol family {family!r} is not emulated yet; the merchant must use saas_v2_slim",
             field="family",
-        ) from None
-    return build(callback)
+        )
 
 
-def is_emulated(family: str) -> bool:
-    return family in _WIRE
+def wire_call(family: str, callback: Callback) -> WireCall:
+    require_emulated(family)
+    return _WIRE[family](callback)

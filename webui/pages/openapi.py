@@ -61,8 +61,8 @@ async def credentials_of(request: web.Request, merchant_id: str) -> list[dict]:
 
 
 async def codes_of(request: web.Request, product_id: str) -> list[dict]:
-    codes = await services(request).openapi_records.license_codes()
-    return [license_code_view(c) for c in codes if c.product_id == product_id]
+    codes = await services(request).openapi_records.license_codes(product_id=product_id)
+    return [license_code_view(c) for c in codes]
 
 
 def setup(app: web.Application) -> None:
