@@ -18,21 +18,18 @@ OPEN_API_PREFIX = "/api/"
 Model = TypeVar("Model", bound=BaseModel)
 
 
-SIMPLE_CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
-
-
 def _cross_site(request: web.Request) -> Optional[web.Response]:
-    """Control-API calls from another site's page are refused: a browser marks them with a foreign
-    ``Origin`` and can send them without asking first only with the "simple" content types."""
+    """Control-API calls made by another site's page are refused. Browsers mark them (a foreign
+    ``Origin``, or ``Sec-Fetch-Site: cross-site``); scripts and curl send neither, and a plain
+    ``curl -d`` body is still read as JSON."""
     if not request.path.startswith("/sandbox/api/") or request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     origin = request.headers.get("Origin")
-    if origin and urlsplit(origin).netloc != request.host:
-        return error_response(403, "cross_origin", f"requests from {origin} are not accepted; call the control "
-                                                   "API from scripts or from this emulator's console", "Origin")
-    if request.content_type in SIMPLE_CONTENT_TYPES and request.content_length:
-        return error_response(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)",
-                              "Content-Type")
+    foreign = bool(origin) and urlsplit(origin or "").netloc != request.host
+    if foreign or request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return error_response(403, "cross_origin", f"requests from {origin or 'another site'} are not accepted; "
+                                                   "call the control API from scripts or from this emulator's "
+                                                   "console", "Origin")
     return None
 
 
