@@ -10,11 +10,12 @@ from typing import AsyncIterator, Optional
 from aiohttp import web
 
 from .control import routes as control_routes
-from .control.errors import error_middleware
+from .control.errors import error_middleware, refuse_host
 from .control.keys import DEMO_STUB, SERVICES, SETTINGS
 from .oauth import routes as oauth_routes
 from .openapi import routes as openapi_routes
 from .openapi.gateway import make_gateway
+from .requestguard import allowed_hosts, host_middleware
 from .services import Services
 from .settings import Settings
 from .marketplace.errors import DomainError
@@ -35,7 +36,9 @@ def _demo_key(settings: Settings) -> str:
 
 def create_app(settings: Settings) -> web.Application:
     gateway = make_gateway(lambda request: request.app[SERVICES])
-    app = web.Application(middlewares=[gateway, error_middleware], client_max_size=1 << 20)
+    hosts = allowed_hosts(settings.host, settings.allowed_hosts.split(","))
+    app = web.Application(middlewares=[host_middleware(hosts, refuse_host), gateway, error_middleware],
+                          client_max_size=1 << 20)
     app[SETTINGS] = settings
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -77,7 +80,13 @@ class EmulatorServer:
         return self.app[DEMO_STUB]
 
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        from .openapi.credentials import Issued
+        from .openapi.gateway import PARSER_LIMIT
+
+        # aiohttp's own limits (8,190 bytes) would answer long URIs and headers with a plain-text 400;
+        # above them the open-API gateway answers 414/494 APIGW.0201 (PROTOCOL §12.3).
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
+                                     max_line_size=PARSER_LIMIT, max_field_size=PARSER_LIMIT)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
         await site.start()
@@ -89,6 +98,12 @@ class EmulatorServer:
         await self.services.start(self.url)
         await self._connect_demo_stub()
         self.services.after_reset.append(self._connect_demo_stub)
+
+        async def follow_demo_pair(issued: Issued) -> None:
+            if issued.merchant_id == "demo":
+                await self._connect_demo_stub()
+
+        self.services.credentials.on_issue.append(follow_demo_pair)
         return self.url
 
     async def _connect_demo_stub(self) -> None:

@@ -124,5 +124,13 @@ class Clock:
 def to_utc_naive(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        raise ClockError(f"{moment.isoformat()} is outside the range of dates the clock can show") from None
+
+
+def optional_utc_naive(moment: datetime | None) -> datetime | None:
+    """Pydantic validator form of :func:`to_utc_naive` (a ClockError is a ValueError)."""
+    return None if moment is None else to_utc_naive(moment)
 

@@ -10,6 +10,7 @@ The runner uses the service layer, so the control API, the CLI and the console a
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -48,6 +49,9 @@ class Report:
         return asdict(self)
 
 
+SCENARIO_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 class Scenarios:
     def __init__(self, services: "Services", directory: Path) -> None:
         self.services = services
@@ -62,7 +66,7 @@ class Scenarios:
 
     def load(self, name: str) -> dict[str, Any]:
         path = self.directory / f"{name}.json"
-        if not name.replace("-", "").replace("_", "").isalnum() or not path.is_file():
+        if not SCENARIO_NAME.fullmatch(name) or not path.is_file():
             raise NotFound(f"scenario {name!r} does not exist (see GET /sandbox/api/v1/scenarios)", field="name")
         try:
             return json.loads(path.read_text(encoding="utf-8"))

@@ -7,6 +7,7 @@ import json
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Awaitable, Callable, Optional
 
 from sqlmodel import select
@@ -18,7 +19,7 @@ from .delivery.service import Deliveries
 from .dialtest.service import DialTests
 from .events import EventBus
 from .oauth.service import AppInput, OAuth, UserInput
-from .openapi.credentials import Credentials, NonceCache
+from .openapi.credentials import Credentials
 from .openapi.gateway import RateLimiter
 from .openapi.journal import Journal
 from .openapi.records import OpenApiRecords
@@ -27,6 +28,8 @@ from .marketplace.inputs import MerchantInput, ProductInput
 from .marketplace.orders import Orders, SyncOutcome
 from .marketplace.reactions import react
 from .scenarios import Scenarios
+from .marketplace.targets import OwnAddress
+from .requestguard import own_host_names
 from .settings import Settings
 from .store import Store
 from .store.tables import ClockRow, Merchant
@@ -59,11 +62,11 @@ class Services:
         self.journal = Journal(store, on_written=lambda: self.events.publish("inbound"))
         self.openapi_records = OpenApiRecords(store, clock)
         self.rate_limiter = RateLimiter(settings.openapi_rate_limit_per_s)
-        self.usage_nonces = NonceCache(2 * settings.openapi_usage_ts_window_s)
         self.events = EventBus()
         self.oauth = OAuth(store, clock, settings, on_event=lambda: self.events.publish("oauth"))
         self.scenarios = Scenarios(self, Path(settings.fixtures_dir) / "scenarios")
         self.dispatcher.listeners.append(lambda delivery_id: self.events.publish("delivery", delivery_id))
+        self.dispatcher.before_record.append(self.journal.flush)  # Query Order calls are seen by §4 R7
         self.demo_merchant_url: Optional[str] = None
         self.after_reset: list[Callable[[], Awaitable[None]]] = []
         self.ready = False
@@ -80,6 +83,8 @@ class Services:
 
     async def start(self, base_url: str) -> None:
         """Begin work once the server is bound: seed, fix the demo URL, recover, schedule."""
+        self.catalogue.own_address = OwnAddress(
+            own_host_names(self.settings.host, self.settings.allowed_hosts.split(",")), urlsplit(base_url).port or 80)
         if self.settings.demo_merchant and not self.settings.merchant_url:
             self.demo_merchant_url = base_url.rstrip("/") + "/demo-merchant/produce"
         await self._seed_if_empty()

@@ -42,6 +42,12 @@ class Settings(BaseModel):
     fixtures_dir: Path = REPO_FIXTURES
     seed_demo: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Browser safety (README "Security"): extra host names served besides the bound address and
+    # loopback names, comma-separated; "*" serves any Host (behind a proxy that checks it).
+    allowed_hosts: str = Field("", max_length=4096, pattern=r"^[A-Za-z0-9.:\[\]*_, -]*$")
+    console_secret: Optional[str] = Field(None, min_length=16, max_length=256,
+                                          description="Key of the console's CSRF tokens; random per process "
+                                                      "when unset. Set it when replicas serve one console.")
     # Open APIs (PROTOCOL §12, §15.1 switches)
     openapi_sdk_date_skew_s: int = Field(900, ge=1, le=86400)
     openapi_rate_limit_per_s: Optional[int] = Field(None, ge=1, le=100000)

@@ -5,6 +5,7 @@ Views only translate between forms and the services; templates only present.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,12 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from emulator.control.keys import SERVICES
+from emulator.control.keys import SERVICES, SETTINGS
 from emulator.control.views import clock_view
 
 from . import nav
 from .pages import setup_routes
-from .security import csrf_middleware, csrf_token, flash_middleware, take_flash
+from .security import CSRF_KEY, csrf_middleware, csrf_token, flash_middleware, take_flash
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -35,6 +36,8 @@ async def _context(request: web.Request) -> dict[str, Any]:
 
 
 def setup(app: web.Application) -> None:
+    secret = app[SETTINGS].console_secret
+    app[CSRF_KEY] = secret.encode() if secret else secrets.token_bytes(32)
     # Before aiohttp-jinja2's own middleware, which runs the context processors.
     app.middlewares.append(csrf_middleware)
     app.middlewares.append(flash_middleware)

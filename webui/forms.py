@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable, Optional, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from emulator.formbody import read_post
+from emulator.jsonbody import BadJson, decode_json
 from emulator.marketplace.errors import DomainError
 
 from .security import CSRF_FIELD
@@ -41,7 +42,7 @@ class FormState:
 async def read_form(request: web.Request, booleans: Iterable[str] = (), json_fields: Iterable[str] = (),
                     name: str = "") -> tuple[dict[str, Any], FormState]:
     """The posted fields without blanks, booleans from checkboxes, JSON fields decoded."""
-    posted = await request.post()
+    posted = await read_post(request)
     raw = {k: str(v).strip() for k, v in posted.items() if k != CSRF_FIELD and k != "form"}
     state = FormState(name=name, values=dict(raw))
     data: dict[str, Any] = {k: v for k, v in raw.items() if v != ""}
@@ -51,9 +52,9 @@ async def read_form(request: web.Request, booleans: Iterable[str] = (), json_fie
     for name_ in json_fields:
         if name_ in data:
             try:
-                data[name_] = json.loads(data[name_])
-            except json.JSONDecodeError as exc:
-                state.errors[name_] = f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+                data[name_] = decode_json(data[name_])
+            except BadJson as exc:
+                state.errors[name_] = str(exc)
     return data, state
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from urllib.parse import urlsplit
 from typing import Any, Awaitable, Callable, Optional, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from ..clock import ClockError
+from ..jsonbody import BadJson, decode_json
 from ..marketplace.errors import DomainError
+from ..requestguard import cross_origin_reason
 
 log = logging.getLogger(__name__)
 OPEN_API_PREFIX = "/api/"
@@ -19,18 +19,22 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 def _cross_site(request: web.Request) -> Optional[web.Response]:
-    """Control-API calls made by another site's page are refused. Browsers mark them (a foreign
-    ``Origin``, or ``Sec-Fetch-Site: cross-site``); scripts and curl send neither, and a plain
-    ``curl -d`` body is still read as JSON."""
-    if not request.path.startswith("/sandbox/api/") or request.method in ("GET", "HEAD", "OPTIONS"):
+    """Control-API calls made by another site's page (or another port's) are refused; scripts and
+    curl send no ``Origin`` and still get through, and a plain ``curl -d`` body is read as JSON."""
+    if not request.path.startswith("/sandbox/api/"):
         return None
-    origin = request.headers.get("Origin")
-    foreign = bool(origin) and urlsplit(origin or "").netloc != request.host
-    if foreign or request.headers.get("Sec-Fetch-Site") == "cross-site":
-        return error_response(403, "cross_origin", f"requests from {origin or 'another site'} are not accepted; "
-                                                   "call the control API from scripts or from this emulator's "
-                                                   "console", "Origin")
-    return None
+    reason = cross_origin_reason(request)
+    if reason is None:
+        return None
+    return error_response(403, "cross_origin", f"{reason}; call the control API from scripts or from this "
+                                               "emulator's console", "Origin")
+
+
+def refuse_host(request: web.Request, message: str) -> web.Response:
+    """The answer to a request whose ``Host`` is not served (see ``requestguard``)."""
+    if request.path.startswith(("/sandbox/api/", "/api/")):
+        return error_response(400, "invalid_host", message, "Host")
+    return web.Response(status=400, text=message)
 
 
 def error_response(status: int, code: str, message: str, field: Optional[str] = None,
@@ -57,21 +61,21 @@ def validation_response(exc: ValidationError) -> web.Response:
 
 
 async def parse_body(request: web.Request, model: type[Model], required: bool = True) -> Model:
-    """Read and validate a JSON body; raise an HTTP error that names the field."""
+    """Read and strictly validate a JSON body (``"2"`` is not a number); raise an HTTP error that
+    names the field."""
     raw = await request.read()
     if not raw.strip():
         if required:
             raise _http(error_response(400, "invalid_json", "a JSON object body is required"))
-        data: Any = {}
-    else:
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise _http(error_response(400, "invalid_json", f"the body is not valid JSON: {exc}")) from None
+        raw = b"{}"
+    try:
+        data = decode_json(raw)
+    except BadJson as exc:
+        raise _http(error_response(400, "invalid_json", f"the body is not valid JSON: {exc}")) from None
     if not isinstance(data, dict):
         raise _http(error_response(400, "invalid_json", f"the body must be a JSON object, not {type(data).__name__}"))
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(raw.decode("utf-8-sig"), strict=True)
     except ValidationError as exc:
         raise _http(validation_response(exc)) from None
 

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from typing import Literal, Optional
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..clock import to_utc_naive
+from ..clock import optional_utc_naive
 from ..delivery.service import OUTCOMES, DeliveryFilter
 from ..dialtest.cases import required_cases
 from .curl import curl_command
@@ -19,6 +19,7 @@ from ..marketplace.inputs import (
 from ..marketplace.orders import OrderFilter
 from ..oauth.service import AppInput, UserInput
 from ..openapi.journal import JournalFilter
+from ..jsonbody import StrictInput
 from ..store.tables import DebugCase, DialRun, OAuthApp, OAuthUser
 from ..services import Services
 from .errors import error_response, parse_body, parse_query
@@ -72,13 +73,14 @@ class ProductQuery(BaseModel):
     merchant_id: Optional[str] = None
 
 
-class AdvanceInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AdvanceInput(StrictInput):
     seconds: float = Field(0, ge=0)
     minutes: float = Field(0, ge=0)
     hours: float = Field(0, ge=0)
     days: float = Field(0, ge=0)
     to: Optional[datetime] = None
+
+    _to_utc = field_validator("to")(optional_utc_naive)
 
     @model_validator(mode="after")
     def _one_way(self) -> "AdvanceInput":
@@ -92,8 +94,7 @@ class AdvanceInput(BaseModel):
         return timedelta(days=self.days, hours=self.hours, minutes=self.minutes, seconds=self.seconds)
 
 
-class ClockInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClockInput(StrictInput):
     mode: Literal["real", "scaled", "manual"]
     speed: Optional[float] = Field(None, gt=0, le=10_000_000)
 
@@ -415,8 +416,7 @@ async def oauth_journal(request: web.Request) -> web.Response:
 
 
 # -- dial tests ------------------------------------------------------------------------------
-class CaseInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CaseInput(StrictInput):
     case: Literal["create", "query", "update", "status", "upgrade", "change_check", "release"]
     params: Optional[dict] = None
 
@@ -522,7 +522,7 @@ async def advance_clock(request: web.Request) -> web.Response:
     services = _services(request)
     data = await parse_body(request, AdvanceInput, required=False)
     if data.to is not None:
-        await services.jump_to(to_utc_naive(data.to))
+        await services.jump_to(data.to)
     else:
         await services.advance(data.delta())
     return web.json_response(clock_view(services.clock))

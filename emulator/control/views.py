@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from ..clock import Clock
 from ..marketplace import lifecycle as lc
+from ..marketplace.targets import production_url_warnings
 from ..store.tables import (
     ApiCredential, Attempt, Delivery, InboundCall, Instance, LicenseCode, Merchant, Order, OrderLine, Product,
     UsageRecord,
@@ -33,6 +34,7 @@ def merchant_view(m: Merchant) -> dict[str, Any]:
         "content_type": m.content_type, "purchase_on_exhaust": m.purchase_on_exhaust,
         "retry_overrides": m.retry_overrides, "builtin_demo": m.builtin_stub, "created_at": iso(m.created_at),
         "contact_email": m.contact_email, "contact_mobile": m.contact_mobile,
+        "warnings": [] if m.builtin_stub else production_url_warnings(m.production_url),
     }
 
 

@@ -12,19 +12,20 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Awaitable, Callable, Optional, Sequence
 
 import aiohttp
 from sqlmodel import Session, col, select, update
 
 from .. import __version__
 from ..clock import Clock, wall_now
+from ..marketplace.callbacks import CallbackKind
 from ..marketplace.ids import new_business_id
 from ..protocol.canonical import canonical_body
 from ..protocol.saas_v2 import CARRIES_BUSINESS_ID
 from ..protocol.signing import append_query, basic_signature, basic_signed_query, new_nonce, wall_clock_ms
 from ..store import Store
-from ..store.tables import Attempt, Delivery, Instance, Merchant, Order
+from ..store.tables import Attempt, Delivery, InboundCall, Instance, Merchant, Order
 from .policies import RetryPolicy
 from .verdicts import Expectations, Reply, Verdict, judge
 
@@ -64,6 +65,7 @@ class Dispatcher:
         self.timeout_s = timeout_s
         self.in_flight: set[int] = set()
         self.listeners: list[Callable[[int], None]] = []
+        self.before_record: list[Callable[[], Awaitable[None]]] = []  # e.g. flush the open-API journal
         self._http: Optional[aiohttp.ClientSession] = None
 
     async def start(self) -> None:
@@ -152,7 +154,7 @@ class Dispatcher:
         try:
             async with self._http.post(prepared.url, data=prepared.body, headers=prepared.headers,
                                        allow_redirects=False, timeout=timeout) as response:
-                body = await response.content.read(MAX_REPLY_BYTES)
+                body = await read_at_most(response.content, MAX_REPLY_BYTES)
                 sent_headers = dict(response.request_info.headers)
                 elapsed = (time.perf_counter() - started) * 1000
                 return (Reply(status=response.status, body=body, timeout_s=self.timeout_s), sent_headers,
@@ -167,6 +169,8 @@ class Dispatcher:
 
     # -- phase 3: judge, record, schedule what comes next ----------------------------------
     async def _record(self, results: list[tuple[_Prepared, _Sent]]) -> list[Outcome]:
+        for hook in self.before_record:
+            await hook()
         now = self.clock.now()
         return await self.store.run_write(lambda session: self._record_in(session, results, now))
 
@@ -180,7 +184,9 @@ class Dispatcher:
         instances = session.exec(select(Instance).where(col(Instance.key).in_(keys))).all()
         session.exec(select(Order).where(col(Order.id).in_({i.order_id for i in instances})))
         verdicts = [judge(reply, prepared.expect) for prepared, (reply, *_rest) in results]
-        self._check_unique(session, [(deliveries[p.delivery_id], v) for (p, _), v in zip(results, verdicts)])
+        judged = [(deliveries[p.delivery_id], v) for (p, _), v in zip(results, verdicts)]
+        self._check_unique(session, judged)
+        _warn_without_query_order(session, judged)
         outcomes, finished = [], []
         with session.no_autoflush:
             for (prepared, (reply, sent_headers, elapsed_ms, response_headers)), verdict in zip(results, verdicts):
@@ -285,6 +291,24 @@ def next_due(delivery: Delivery, now: datetime) -> Optional[datetime]:
     return None
 
 
+def _warn_without_query_order(session: Session, judged: list[tuple[Delivery, Verdict]]) -> None:
+    """§4 R7: a merchant should read a new order with Query Order before reporting it ready."""
+    first_ready = [(d, v) for d, v in judged if v.passed and d.kind == CallbackKind.READINESS_POLL
+                   and (i := session.get(Instance, d.instance_key)) is not None and not i.ready]
+    for delivery, verdict in first_ready:
+        instance = session.get(Instance, delivery.instance_key)
+        assert instance is not None
+        looked_up = session.exec(select(InboundCall.id).where(
+            InboundCall.merchant_id == delivery.merchant_id, InboundCall.api == "query_order",
+            InboundCall.accepted == True,  # noqa: E712
+            col(InboundCall.query).contains(f"orderId={instance.order_id}"),
+        ).limit(1)).first()
+        if looked_up is None:
+            verdict.warnings.append(
+                f"the instance is reported ready, but order {instance.order_id} was never read with Query Order: "
+                "the marketplace expects a merchant to check each new order (PROTOCOL §4 R7)")
+
+
 def release_dependents(session: Session, finished: list[int], now: datetime) -> None:
     """Start deliveries that waited for these (e.g. UNFREEZE after a renewal in grace)."""
     if not finished:
@@ -296,6 +320,16 @@ def release_dependents(session: Session, finished: list[int], now: datetime) -> 
         dependent.status, dependent.schedule_start = "scheduled", now
         dependent.next_attempt_at = next_due(dependent, now)
         session.add(dependent)
+
+
+async def read_at_most(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """The whole body, or its first ``limit`` bytes (one ``read(n)`` returns only what has arrived)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit and (chunk := await stream.read(limit - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _id(row: Delivery | Attempt) -> int:

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ..jsonbody import BadJson, decode_json
 from ..protocol import codes
 
 LIMITS = {"resultCode": 6, "resultMsg": 255, "instanceId": 64}
@@ -62,16 +63,12 @@ class Verdict:
 
 def parse_json_object(body: bytes) -> tuple[Optional[dict[str, Any]], Optional[str]]:
     """Decode a reply body (UTF-8, leading BOM tolerated); return (object, problem)."""
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return None, f"the body is not UTF-8 ({exc.reason} at byte {exc.start})"
-    if not text.strip():
+    if not body.strip():
         return None, "the body is empty"
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, f"the body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        value = decode_json(body)
+    except BadJson as exc:
+        return None, f"the body is not JSON ({exc})"
     if not isinstance(value, dict):
         return None, f"the body is a JSON {type(value).__name__}, not an object"
     return value, None

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 from ..marketplace.periods import add_months
+from ..openapi.mock_orders import mock_order_info
 from ..protocol.times import compact_time
 from ..store.tables import Product
 
@@ -15,9 +16,18 @@ ACTIVITIES = {
     "status": "updateInstanceStatus", "upgrade": "upgradeInstance", "change_check": "changeInstanceCheck",
     "release": "releaseInstance",
 }
-MOCK_CHANGE_PRODUCT = {"productId": "OFFI846204237451911169", "skuCode": "0a4d1578-5295-46a7-92d4-7c803dccc51d",
-                       "linearValue": 100}
 PLACEHOLDER_INSTANCE = "dial-test-instance"
+
+
+def _change_target() -> dict[str, Any]:
+    """``productId``, ``skuCode`` and ``linearValue`` of MOCKMONTYCHANGE's target product (§11.3, §12.6)."""
+    info = mock_order_info("MOCKMONTYCHANGE", datetime.min, "fixed")
+    assert info is not None
+    target = info["orderLine"][0]["productInfo"][0]
+    return {key: target[key] for key in ("productId", "skuCode", "linearValue")}
+
+
+MOCK_CHANGE_PRODUCT = _change_target()
 
 
 def required_cases(product: Product) -> list[str]:

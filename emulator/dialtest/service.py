@@ -27,10 +27,13 @@ from ..store import Store
 from ..store.tables import DebugCase, Delivery, DialCaseResult, DialCursor, DialRun, Merchant, Notification, Product
 from . import messages
 from .cases import ACTIVITIES, CASE_ORDER, preset, required_cases, with_run_values
-from .slots import last_slot_of_day, local_day, local_time, next_slot
+from .slots import day_start, last_slot_of_day, local_day, local_time, next_slot
 from .streak import day_verdicts, failing_streak
 
 log = logging.getLogger(__name__)
+
+DAY_IN_PROGRESS = "day in progress"
+"""The ``reason`` shown on a passing scheduled run while its day is undecided (§11.6)."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +134,8 @@ class DialTests:
         return True
 
     async def _claim_slot(self, slot: datetime) -> list[int]:
-        """Claim the slot for every product in one transaction: products that will be skipped are
-        recorded as such at once; the ids of runs to execute are returned."""
+        """Claim the slot for every product in one transaction: products that will be skipped (§11.2,
+        ``no-cases`` included) are recorded as such at once; the ids of runs to execute are returned."""
         now = self.clock.now()
         try:
             async with self.store.write() as session:
@@ -142,9 +145,9 @@ class DialTests:
                 with_cases = set((await session.exec(select(DebugCase.product_id).distinct())).all())
                 claimed = []
                 for product in products:
-                    if product.id in taken or product.id not in with_cases:
-                        continue  # no saved case: not dial-tested (the console says so)
-                    skip = _skip_reason(product, True)
+                    if product.id in taken:
+                        continue
+                    skip = _skip_reason(product, product.id in with_cases)
                     run = DialRun(product_id=product.id, slot_at=slot, trigger="schedule", started_at=now,
                                   state="done" if skip else "claimed", verdict="skipped" if skip else None,
                                   reason=skip, finished_at=now if skip else None)
@@ -262,7 +265,9 @@ class DialTests:
                     DialRun.product_id == product.id, DialRun.trigger == "schedule",
                     col(DialRun.verdict).in_(["pass", "fail"])))).all()
                 days = day_verdicts([(at, v) for at, v in history if v], zone)
-                run.streak = product_row.fail_streak = failing_streak(days)
+                day = local_day(run.slot_at, zone)
+                day_over = last_slot_of_day(run.slot_at, self.settings.dialtest_slots, zone)
+                run.streak = product_row.fail_streak = failing_streak(days, None if day_over else day)
                 slot_text = local_time(run.slot_at, zone)
                 if run.verdict == "fail":
                     failures = [(r.case, r.activity, r.verdict) for r in results if not r.passed]
@@ -272,11 +277,10 @@ class DialTests:
                 if not product_row.frozen and run.streak >= threshold:
                     product_row.frozen = True
                     notes += messages.frozen(product.name, product.id, threshold)
-                elif (product_row.frozen and self.settings.dialtest_auto_unfreeze
-                      and last_slot_of_day(run.slot_at, self.settings.dialtest_slots, zone)
-                      and days.get(local_day(run.slot_at, zone)) == "pass"):
+                elif (product_row.frozen and self.settings.dialtest_auto_unfreeze and day_over
+                      and days.get(day) == "pass"):
                     product_row.frozen = False
-                    notes += messages.unfrozen(product.name, product.id, str(local_day(run.slot_at, zone)))
+                    notes += messages.unfrozen(product.name, product.id, str(day))
                 session.add_all([run, product_row])
             for note in notes:
                 session.add(Notification(created_at=self.clock.now(), channel=note.channel,
@@ -321,12 +325,14 @@ class DialTests:
         return CaseOutcome(case, activity, delivery_id, outcome.passed, outcome.summary, outcome.instance_id)
 
     # -- reading ---------------------------------------------------------------------------
-    async def runs(self, product_id: Optional[str] = None, limit: int = 100) -> Sequence[DialRun]:
+    async def runs(self, product_id: Optional[str] = None, limit: int = 100) -> list[DialRun]:
+        """Newest first; a passing run of a day still undecided carries the reason ``day in progress``."""
         async with self.store.read() as session:
             query = select(DialRun).order_by(col(DialRun.slot_at).desc(), col(DialRun.id).desc()).limit(limit)
             if product_id:
                 query = query.where(DialRun.product_id == product_id)
-            return (await session.exec(query)).all()
+            rows = (await session.exec(query)).all()
+        return await self._mark_days_in_progress(rows)
 
     async def run(self, run_id: int) -> tuple[DialRun, Sequence[DialCaseResult]]:
         async with self.store.read() as session:
@@ -335,7 +341,31 @@ class DialTests:
                 raise NotFound(f"dial-test run {run_id} does not exist", field="run_id")
             results = (await session.exec(select(DialCaseResult).where(DialCaseResult.run_id == run_id)
                                           .order_by(col(DialCaseResult.id)))).all()
-        return run, results
+        return (await self._mark_days_in_progress([run]))[0], results
+
+    async def days_in_progress(self) -> set[str]:
+        """Products whose dial-test day is undecided now (§11.6): every counted run of today passed
+        and a slot of today is still to come. Their ``fail_streak`` is that of the decided days."""
+        return (await self._days_in_progress())[1]
+
+    async def _days_in_progress(self) -> tuple[datetime, set[str]]:
+        now, zone = self.clock.now(), self.settings.dialtest_timezone
+        today = day_start(now, zone)
+        if last_slot_of_day(now, self.settings.dialtest_slots, zone):
+            return today, set()
+        async with self.store.read() as session:
+            rows = (await session.exec(select(DialRun.product_id, DialRun.verdict).where(
+                DialRun.trigger == "schedule", col(DialRun.slot_at) >= today, col(DialRun.slot_at) <= now,
+                col(DialRun.verdict).in_(["pass", "fail"])))).all()
+        return today, {p for p, _v in rows} - {p for p, v in rows if v == "fail"}
+
+    async def _mark_days_in_progress(self, runs: Sequence[DialRun]) -> list[DialRun]:
+        """Copies (never the stored rows) of the passing scheduled runs of an undecided day get the reason
+        ``day in progress``; the mark goes once the day's last slot has passed."""
+        today, products = await self._days_in_progress()
+        return [DialRun.model_validate({**run.model_dump(), "reason": DAY_IN_PROGRESS})
+                if run.trigger == "schedule" and run.verdict == "pass" and run.product_id in products
+                and run.slot_at >= today else run for run in runs]
 
     async def inbox(self, merchant_id: Optional[str] = None, limit: int = 200) -> Sequence[Notification]:
         async with self.store.read() as session:
@@ -363,4 +393,4 @@ def _address(merchant: Merchant, channel: str) -> str:
     return "Message Center"
 
 
-__all__ = ["DialTests", "CaseOutcome", "required_cases"]
+__all__ = ["DialTests", "CaseOutcome", "DAY_IN_PROGRESS", "required_cases"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -27,11 +27,17 @@ def local_day(moment: datetime, zone: str) -> date:
     return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone)).date()
 
 
+def day_start(moment: datetime, zone: str) -> datetime:
+    """The first instant (naive UTC) of the local day of ``moment``."""
+    start = datetime.combine(local_day(moment, zone), time(), tzinfo=ZoneInfo(zone))
+    return start.astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def local_time(moment: datetime, zone: str) -> str:
     return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
 
 
 def last_slot_of_day(moment: datetime, slots: str, zone: str) -> bool:
-    """Is the slot at ``moment`` the day's last one (a passing day is decided after it)?"""
+    """Is no slot left on the local day after ``moment`` (a passing day is decided after its last slot)?"""
     return local_day(next_slot(moment, slots, zone), zone) != local_day(moment, zone)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import date, datetime
-from typing import Iterable
+from typing import Iterable, Mapping, Optional
 
 from .slots import local_day
 
@@ -20,8 +20,13 @@ def day_verdicts(runs: Iterable[tuple[datetime, str]], zone: str) -> "OrderedDic
     return days
 
 
-def failing_streak(days: "OrderedDict[date, str]") -> int:
+def failing_streak(days: Mapping[date, str], undecided: Optional[date] = None) -> int:
+    """Consecutive failing days, oldest first in ``days``. A passing day is decided only after its last
+    slot, so a passing ``undecided`` day neither extends nor resets the streak (§11.6)."""
     streak = 0
-    for verdict in days.values():
-        streak = streak + 1 if verdict == "fail" else 0
+    for day, verdict in days.items():
+        if verdict == "fail":
+            streak += 1
+        elif day != undecided:
+            streak = 0
     return streak

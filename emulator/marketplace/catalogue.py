@@ -14,6 +14,7 @@ from ..store.tables import Instance, Merchant, Order, Product
 from .errors import Conflict, InvalidInput, NotFound
 from .ids import new_product_id, new_sku_code
 from .inputs import MerchantInput, MerchantPatch, ProductInput, ProductPatch
+from .targets import OwnAddress, self_target_reason
 
 
 def _slug(name: str) -> str:
@@ -42,6 +43,12 @@ class Catalogue:
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        self.own_address: Optional[OwnAddress] = None  # set once the server is bound
+
+    def _check_target(self, url: Optional[str]) -> None:
+        reason = None if url is None else self_target_reason(url, self.own_address)
+        if reason:
+            raise InvalidInput(f"production_url {reason}", field="production_url")
 
     # -- merchants -------------------------------------------------------------------------
     async def list_merchants(self) -> Sequence[Merchant]:
@@ -53,6 +60,7 @@ class Catalogue:
             return await get_merchant(session, merchant_id)
 
     async def create_merchant(self, data: MerchantInput) -> Merchant:
+        self._check_target(data.production_url)
         async with self.store.write() as session:
             merchant_id = data.id or await self._free_merchant_id(session, _slug(data.name))
             if await session.get(Merchant, merchant_id) is not None:
@@ -68,6 +76,7 @@ class Catalogue:
             return merchant
 
     async def update_merchant(self, merchant_id: str, patch: MerchantPatch) -> Merchant:
+        self._check_target(patch.production_url)
         async with self.store.write() as session:
             merchant = await get_merchant(session, merchant_id)
             for name, value in patch.model_dump(exclude_unset=True, exclude={"retry_overrides"}).items():

@@ -9,6 +9,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from ..jsonbody import StrictInput
 from .periods import PERIOD_TYPES
 
 FAMILIES = ("saas_v2_slim", "saas_v2_joint", "license_v2", "saas_v1")
@@ -18,8 +19,8 @@ POLICY_NAMES = ("purchase", "upgrade", "renewal", "freeze", "unfreeze", "release
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _Input(StrictInput):
+    pass
 
 
 def _http_url(value: Optional[str]) -> Optional[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import calendar
 from datetime import datetime, timedelta
 
+from .errors import InvalidInput
+
 PERIOD_TYPES = ("hour", "day", "month", "year")
 GMT8 = timedelta(hours=8)
 
@@ -35,6 +37,16 @@ def end_of_day_gmt8(moment: datetime) -> datetime:
     return local.replace(hour=23, minute=59, second=59, microsecond=0) - GMT8
 
 
+LATEST_EXPIRY = datetime(9998, 12, 31)
+"""Expiry times are written as ``yyyyMMddHHmmss`` and shifted to GMT+8: keep a year of margin."""
+
+
 def expiry(start: datetime, period_type: str, number: int, rounding: str = "none") -> datetime:
-    end = add_period(start.replace(microsecond=0), period_type, number)
+    try:
+        end = add_period(start.replace(microsecond=0), period_type, number)
+    except (OverflowError, ValueError):  # past datetime.max
+        end = datetime.max
+    if end > LATEST_EXPIRY:
+        raise InvalidInput(f"the expiry would pass {LATEST_EXPIRY.date().isoformat()}; "
+                           "choose fewer periods", "period_number")
     return end_of_day_gmt8(end) if rounding == "end_of_day_gmt8" else end

@@ -6,20 +6,27 @@ from typing import Optional
 from urllib.parse import urlencode, urlsplit
 
 
+UNSAFE = set("\\ \t\r\n\x00\x7f")
+
+
 def _origin(url: str) -> Optional[tuple[str, str, int]]:
+    """(scheme, host, port) of a plain http(s) URL; None for anything a browser might read
+    differently from this parser (backslashes, blanks, control characters, user info)."""
+    if UNSAFE.intersection(url) or any(ord(ch) < 32 for ch in url):
+        return None
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
         return None
     return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
 
 
 def allowed(candidate: str, registered: str, rule: str = "same_origin") -> bool:
     """Is ``candidate`` acceptable for an application registered with ``registered``?"""
-    if "#" in candidate:
+    if "#" in candidate or _origin(candidate) is None:
         return False
     if candidate == registered:
         return True

@@ -13,6 +13,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ..control.keys import SERVICES
+from ..formbody import BadForm, read_post
 from .redirects import with_params
 from .service import SCOPE, OAuthError
 
@@ -72,6 +73,14 @@ def _single(params: Any, name: str) -> Optional[str]:
     return values[0] if values else None
 
 
+def _found(url: str, **params: Optional[str]) -> web.HTTPFound:
+    """The one place redirects are built: a URL aiohttp cannot send is a client error, not a 500."""
+    try:
+        return web.HTTPFound(with_params(url, **params))
+    except ValueError:
+        raise OAuthError("invalid_request", "redirect_uri cannot be used as a redirect target") from None
+
+
 # -- authorize ---------------------------------------------------------------------------------
 async def authorize(request: web.Request) -> web.StreamResponse:
     oauth = _oauth(request)
@@ -80,19 +89,19 @@ async def authorize(request: web.Request) -> web.StreamResponse:
     state = params["state"]
     response_type = params["response_type"]
     if not response_type:
-        raise web.HTTPFound(with_params(redirect_uri, error="invalid_request",
-                                        error_description="response_type is required", state=state))
+        raise _found(redirect_uri, error="invalid_request",
+                                        error_description="response_type is required", state=state)
     if response_type != "code":
-        raise web.HTTPFound(with_params(redirect_uri, error="unsupported_response_type", state=state))
+        raise _found(redirect_uri, error="unsupported_response_type", state=state)
     if params["scope"] and params["scope"] != SCOPE:
-        raise web.HTTPFound(with_params(redirect_uri, error="invalid_scope", state=state))
+        raise _found(redirect_uri, error="invalid_scope", state=state)
     session_id = request.cookies.get(SSO_COOKIE)
     user = await oauth.session_user(session_id, app.client_id)
     if user is None:
         query = urlencode({k: v for k, v in params.items() if v is not None})
         raise web.HTTPFound(f"/unified-login/?{query}#/portal-login")
     code = await oauth.issue_code(user, app.client_id, redirect_uri, params["redirect_uri"] is not None, session_id)
-    raise web.HTTPFound(with_params(redirect_uri, code=code, state=state))
+    raise _found(redirect_uri, code=code, state=state)
 
 
 async def _check_client(oauth: "OAuth", params: dict[str, Optional[str]]) -> tuple[Any, str]:
@@ -131,7 +140,7 @@ async def login_page_get(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.StreamResponse:
     oauth = _oauth(request)
-    form = await request.post()
+    form = await _form(request)
     params = {name: (str(form[name]) if name in form else None) for name in AUTHORIZE_PARAMS}
     if not params["client_id"]:
         return await _portal_login(request, form)
@@ -140,7 +149,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     user_name = str(form.get("username", "")).strip()
     if form.get("action") == "deny":
         await oauth.log("denied", app.client_id, user_name or None, "the user denied the login")
-        raise web.HTTPFound(with_params(redirect_uri, error="access_denied", state=state))
+        raise _found(redirect_uri, error="access_denied", state=state)
     one_click = form.get("action") == "login_as"
     user = await oauth.authenticate(app.client_id, user_name, None if one_click else str(form.get("password", "")))
     if user is None:
@@ -150,7 +159,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     await oauth.log("login", app.client_id, user.user_name, "one-click test login" if one_click else "password")
     code = await oauth.issue_code(user, app.client_id, redirect_uri, params["redirect_uri"] is not None, session_id,
                                   expired="qa_expired_code" in form, other_client="qa_other_client" in form)
-    raise _with_session(web.HTTPFound(with_params(redirect_uri, code=code, state=state)), session_id, oauth)
+    raise _with_session(_found(redirect_uri, code=code, state=state), session_id, oauth)
 
 
 async def _portal_login(request: web.Request, form: Any) -> web.StreamResponse:
@@ -176,12 +185,19 @@ def _with_session(response: web.HTTPFound, session_id: str, oauth: "OAuth") -> w
     return response
 
 
+async def _form(request: web.Request) -> Any:
+    try:
+        return await read_post(request)
+    except BadForm as exc:
+        raise OAuthError("invalid_request", str(exc)) from None
+
+
 # -- token -------------------------------------------------------------------------------------
 async def token(request: web.Request) -> web.Response:
     oauth = _oauth(request)
     if request.content_type != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded")
-    form = await request.post()
+    form = await _form(request)
     grant_type = _single(form, "grant_type")
     if not grant_type:
         raise OAuthError("invalid_request", "grant_type is required")
@@ -247,7 +263,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     user = await oauth.close_session(request.cookies.get(SSO_COOKIE))
     allowed = bool(target) and await oauth.logout_target_allowed(target or "")
     await oauth.log("logout", None, user, f"redirect to {target if allowed else 'the login page'}")
-    response = web.HTTPFound(target if allowed and target else "/unified-login/?logged_out=1")
+    response = _found(target if allowed and target else "/unified-login/?logged_out=1")
     response.del_cookie(SSO_COOKIE, path="/")
     raise response
 

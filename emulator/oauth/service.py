@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import col, select, update
 
 from ..clock import Clock
+from ..jsonbody import StrictInput
 from ..marketplace.catalogue import get_merchant
 from ..marketplace.errors import Conflict, NotFound
 from ..settings import Settings
@@ -38,8 +39,7 @@ class OAuthError(Exception):
         return {"error": self.error, "error_description": self.description}
 
 
-class AppInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class AppInput(StrictInput):
     merchant_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=128)
     login_url: str = Field(max_length=1024)
@@ -55,7 +55,7 @@ class AppInput(BaseModel):
         return value
 
 
-class UserInput(BaseModel):
+class UserInput(StrictInput):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
     user_name: str = Field(alias="userName", min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=64)

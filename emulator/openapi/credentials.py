@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import secrets
 import string
-import time
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Awaitable, Callable, Optional, Sequence
 
 from sqlmodel import col, select
 
@@ -28,30 +27,13 @@ class Issued:
     merchant_id: str
 
 
-class NonceCache:
-    """Nonces seen within a time window (usage-push replay protection, PROTOCOL §12.7)."""
-
-    def __init__(self, window_s: float) -> None:
-        self.window_s = window_s
-        self._seen: dict[str, float] = {}
-
-    def seen(self, nonce: str) -> bool:
-        """True when ``nonce`` was already used inside the window; records it otherwise."""
-        now = time.monotonic()
-        if len(self._seen) > 10_000:
-            self._seen = {n: t for n, t in self._seen.items() if now - t < self.window_s}
-        last = self._seen.get(nonce)
-        if last is not None and now - last < self.window_s:
-            return True
-        self._seen[nonce] = now
-        return False
-
-
 class Credentials:
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
         self._active: dict[str, tuple[str, str]] = {}  # ak -> (sk, merchant_id)
+        #: awaited after every issue/rotation, e.g. so the built-in demo merchant follows its new pair
+        self.on_issue: list[Callable[[Issued], Awaitable[None]]] = []
 
     async def load(self) -> None:
         async with self.store.read() as session:
@@ -83,7 +65,10 @@ class Credentials:
             )
             session.add(new)
         self._active[new.ak] = (new.sk, merchant_id)
-        return Issued(new.ak, new.sk, merchant_id)
+        issued = Issued(new.ak, new.sk, merchant_id)
+        for listener in self.on_issue:
+            await listener(issued)
+        return issued
 
     async def active_pair(self, merchant_id: str) -> Optional[Issued]:
         for ak, (sk, owner) in self._active.items():

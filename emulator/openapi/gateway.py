@@ -31,7 +31,13 @@ APIS: dict[tuple[str, str], str] = {
     ("POST", API_V2 + "license/heartbeat"): "license_heartbeat_v2",
     ("POST", API_V2 + "license/software-usage-info"): "license_software_usage",
 }
+#: §12.3 size limits. The server's own parser is set above these (``PARSER_LIMIT``, used by
+#: ``EmulatorServer.start``) so that the gateway, not aiohttp, answers requests between the two.
 MAX_BODY = 12 * 1024 * 1024
+MAX_URI = 32 * 1024
+MAX_HEADER = 32 * 1024
+MAX_HEADERS = 128 * 1024
+PARSER_LIMIT = MAX_HEADERS
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class Caller:
 
 CALLER = web.RequestKey("openapi_caller", Caller)
 VERDICT = web.RequestKey("openapi_verdict", str)
+DETAIL = web.RequestKey("openapi_detail", str)
 
 
 def gateway_error(status: int, code: str, message: str, request_id: str,
@@ -102,16 +109,49 @@ def make_gateway(services_of: Callable[[web.Request], "object"]):  # type: ignor
     return gateway
 
 
+def _too_large(request: web.Request) -> Optional[tuple[int, str, str]]:
+    """(HTTP status, error_msg, journal verdict) when the URI or the headers pass §12.3's limits."""
+    uri = len(request.raw_path.encode("utf-8", "surrogateescape"))
+    if uri > MAX_URI:
+        return 414, "Request URI too large.", f"the URI has {uri} bytes, more than {MAX_URI}"
+    sizes = [len(name) + 2 + len(value) for name, value in request.raw_headers]
+    if sizes and max(sizes) > MAX_HEADER:
+        return 494, "Request headers too large.", f"one header has {max(sizes)} bytes, more than {MAX_HEADER}"
+    if sum(sizes) > MAX_HEADERS:
+        return 494, "Request headers too large.", f"the headers have {sum(sizes)} bytes, more than {MAX_HEADERS}"
+    return None
+
+
+async def _read_body(request: web.Request) -> Optional[bytes]:
+    """The whole body (to the end of the stream, however it arrives), or None when over ``MAX_BODY``."""
+    if (request.content_length or 0) > MAX_BODY:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while chunk := await request.content.read(1 << 16):
+            size += len(chunk)
+            if size > MAX_BODY:
+                return None
+            chunks.append(chunk)
+    except ConnectionError:
+        pass
+    return b"".join(chunks)
+
+
 async def _handle(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
                   services: object, call: InboundCall, api: str, request_id: str) -> web.StreamResponse:
-    try:
-        body = await request.content.read(MAX_BODY + 1)
-    except ConnectionError:
-        body = b""
-    call.request_body = body.decode("utf-8", "replace")
-    if len(body) > MAX_BODY:
-        call.verdict = "APIGW.0201: request entity too large"
+    refusal = _too_large(request)
+    if refusal is not None:
+        status, message, reason = refusal
+        call.result_code, call.verdict = "APIGW.0201", f"APIGW.0201: {reason}"
+        return gateway_error(status, "APIGW.0201", message, request_id)
+    body = await _read_body(request)
+    if body is None:
+        call.request_body = f"(not kept: more than {MAX_BODY} bytes)"
+        call.result_code, call.verdict = "APIGW.0201", f"APIGW.0201: the body has more than {MAX_BODY} bytes"
         return gateway_error(413, "APIGW.0201", "Request entity too large.", request_id)
+    call.request_body = body.decode("utf-8", "replace")
     if api == "unknown":
         call.verdict = f"APIGW.0101: no open API at {request.method} {request.path}"
         return gateway_error(404, "APIGW.0101",
@@ -154,6 +194,7 @@ async def _handle(request: web.Request, handler: Callable[[web.Request], Awaitab
     call.result_code = _result_code(response)
     call.accepted = call.result_code == "MKT.0000"
     call.verdict = request.get(VERDICT) or ("accepted" if call.accepted else call.result_code)
+    call.detail = request.get(DETAIL)
     return response
 
 

@@ -6,14 +6,15 @@ Pure functions; times are naive UTC emulator time. Transitions return a new
 
 from __future__ import annotations
 
-import json
 import secrets
 import string
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from ..jsonbody import decode_json
 from ..protocol.times import compact_time
+from .results import MKT_CODES
 
 __all__ = [
     "ACTIVE",
@@ -47,14 +48,12 @@ INVALID = "91381034"  # unknown, other merchant's, or not yet activated
 NO_REMAIN = "91381035"  # expired
 RESOURCE_INVALID = "91381036"  # frozen or released
 
-# code -> (HTTP status, resultMsg): §12.8 error table, §12.4 for MKT.*
+# code -> (HTTP status, resultMsg): §12.8 error table, and §12.4 for MKT.*
 _ERRORS: dict[str, tuple[int, str]] = {
     INVALID: (200, "license apply invalid"),
     NO_REMAIN: (200, "license period has no remain amount"),
     RESOURCE_INVALID: (200, "License resource invalid"),
-    "MKT.0100": (500, "Failure of input parameter"),
-    "MKT.0101": (400, "Invalid parameter"),
-    "MKT.0199": (400, "Request parameter error"),
+    **MKT_CODES,
 }
 
 # §12.8 request limits
@@ -108,9 +107,9 @@ def new_license_code() -> str:
 
 def _object(body: bytes) -> dict[str, Any]:
     try:
-        parsed = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
-        raise LicenseError("MKT.0101", detail="body is not JSON") from None
+        parsed = decode_json(body)
+    except ValueError as exc:
+        raise LicenseError("MKT.0101", detail=f"body is not JSON: {exc}") from None
     if not isinstance(parsed, dict):
         raise LicenseError("MKT.0101", detail="body is not a JSON object")
     return parsed

@@ -26,14 +26,15 @@ def order_info(session: Session, order_id: str, merchant_id: str) -> dict[str, A
         "orderId": order.id,
         "orderType": order.order_type,
         "createTime": compact_time(order.created_at),
-        "orderLine": [_line(line, product) for line, product in rows],
+        "orderLine": [_line(line, product, order.order_type == "TRIAL") for line, product in rows],
         "buyerInfo": _buyer(order.buyer),
         "extendParams": [],
     }
 
 
-def _line(line: OrderLine, product: Product) -> dict[str, Any]:
+def _line(line: OrderLine, product: Product, trial: bool) -> dict[str, Any]:
     name = product.name
+    amount = "0" if trial else line.amount  # a trial is free: "0" as in MOCKPERIODDAYTRIAL (§12.6)
     return {
         "orderLineId": line.id,
         "chargingMode": line.charging_mode,
@@ -45,8 +46,8 @@ def _line(line: OrderLine, product: Product) -> dict[str, Any]:
             "productName": name,
         }],
         "extendParams": [],
-        "currency": line.amount,
-        "currencyAfterDiscount": line.amount,
+        "currency": amount,
+        "currencyAfterDiscount": amount,
     }
 
 

@@ -25,13 +25,23 @@ MKT_CODES: dict[str, tuple[int, str]] = {
 }
 
 
-def mkt_body(code: str, extra_info: Optional[str] = None) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, envelope) for a §12.4 code; ``extra_info`` only when given."""
-    status, message = MKT_CODES[code]
+#: The codes that may carry ``extra_info`` (§12.4); ``MKT.9005`` is listed there but never emitted.
+EXTRA_INFO_CODES = frozenset({"MKT.0100", "MKT.0150", "MKT.0250", "MKT.9001", "MKT.9002", "MKT.9004", "MKT.9005"})
+
+
+def envelope(code: str, message: str, extra_info: Optional[str] = None) -> dict[str, Any]:
+    """``resultCode``/``resultMsg``, plus ``extra_info`` exactly when it is given and ``code`` may carry
+    it (§12.4): the one rule for every open-API answer. Other codes keep their detail for the journal."""
     body: dict[str, Any] = {"resultCode": code, "resultMsg": message}
-    if extra_info is not None:
+    if extra_info is not None and code in EXTRA_INFO_CODES:
         body["extra_info"] = extra_info
-    return status, body
+    return body
+
+
+def mkt_body(code: str, extra_info: Optional[str] = None) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, envelope) for a §12.4 code."""
+    status, message = MKT_CODES[code]
+    return status, envelope(code, message, extra_info)
 
 
 def success(**members: Any) -> dict[str, Any]:
@@ -71,4 +81,4 @@ class ApiAnswer(MktError):
         return self._status
 
     def body(self) -> dict[str, Any]:
-        return {"resultCode": self.code, "resultMsg": self._message}
+        return envelope(self.code, self._message, self.extra_info)

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from sqlmodel import col, select
 
+from ..clock import wall_now
 from ..control.keys import SERVICES
 from ..store.tables import ApiCredential, Instance, LicenseCode, Merchant, Product, UsageRecord
 from . import license as lic
 from . import usage
-from .gateway import APIS, CALLER, VERDICT, Caller
+from .gateway import APIS, CALLER, DETAIL, VERDICT, Caller
 from .mock_orders import mock_order_info, with_line_filter
+from .nonces import claim_nonce
 from .order_info import order_info
 from .query_params import check_query_order_params
 from .results import ApiAnswer, MktError, success
@@ -41,11 +43,13 @@ async def usage_push(request: web.Request) -> web.Response:
     services, caller = _context(request)
     settings = services.settings
     key = await _usage_key(services, caller)
+    window_s = settings.openapi_usage_ts_window_s
     try:
-        matched = usage.check_usage_headers(
-            request.headers, caller.body, key, int(time.time() * 1000), services.usage_nonces.seen,
-            settings.openapi_usage_ts_window_s,
-        )
+        matched = usage.check_usage_headers(request.headers, caller.body, key, int(time.time() * 1000), None,
+                                            window_s)
+        nonce = usage.header(request.headers, "nonce") or ""
+        if not await claim_nonce(services.store, caller.merchant_id, nonce, wall_now(), 2 * window_s):
+            raise usage.replayed_nonce(nonce, window_s)
         records = usage.parse_usage_body(caller.body, settings.openapi_usage_max_records)
     except usage.UsageRequestError as exc:
         raise MktError(exc.code, exc.detail) from None
@@ -86,6 +90,9 @@ async def usage_push(request: web.Request) -> web.Response:
     if len(records) > 100:
         verdict += "; note: the MKT.9003 text names 100 records as the limit (PROTOCOL §15.2)"
     request[VERDICT] = verdict
+    if failed:
+        request[DETAIL] = "\n".join(f"{f.metering_sn!r} (instance {f.instance_id!r}): {f.error_code} {f.error_msg}"
+                                    + (f": {f.detail}" if f.detail else "") for f in failed)
     return web.json_response(success(failed_records=[f.as_dict() for f in failed]))
 
 

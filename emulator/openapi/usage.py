@@ -1,11 +1,13 @@
 """Usage push (new version): request and per-record checks (PROTOCOL §12.7, §2e, §12.4).
 
-Pure functions: the caller supplies the clock, the key, and lookups into its store.
+Pure functions: the caller supplies the clocks, the key, and lookups into its store. Two clocks:
+``ts`` is checked against real wall time (as the signature's freshness), the records' times against
+the emulator clock (as the instances they bill).
 """
 
 from __future__ import annotations
 
-import json
+import hmac
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -13,8 +15,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..jsonbody import decode_json
 from ..protocol.canonical import canonical_body
-from ..protocol.signing import usage_push_signature, verify_usage_push_signature
+from ..protocol.signing import usage_push_signature, usage_push_string_to_sign, verify_usage_push_signature
+from .results import MKT_CODES
 
 __all__ = [
     "InstanceFacts",
@@ -22,25 +26,18 @@ __all__ = [
     "UsageRequestError",
     "check_record",
     "check_usage_headers",
+    "header",
     "parse_usage_body",
     "parse_usage_time",
+    "replayed_nonce",
     "request_mode_error",
     "usage_amount",
 ]
 
-# §12.4: HTTP status and table text of the codes raised here.
-_MKT_TABLE: dict[str, tuple[int, str]] = {
-    "MKT.0101": (400, "Invalid parameter"),
-    "MKT.0154": (401, "Illegal token"),
-    "MKT.9001": (500, "Instance ID not found."),
-    "MKT.9002": (500, "Invalid usage enties."),
-    "MKT.9003": (500, "Usage records extends size limit."),
-    "MKT.9004": (500, "Record beginTime extends Limit."),
-}
-
 # §12.7 header limits.
 _SIGNATURE_MAX, _TS_MAX, _NONCE_MAX = 1000, 20, 64
 _ID_MAX = 64
+_SHOWN_MAX = 400  # characters of the string to sign quoted in the journal
 
 _TIME_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z$")
 _AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
@@ -78,18 +75,19 @@ class UsageRequestError(Exception):
 
     @property
     def http_status(self) -> int:
-        return _MKT_TABLE.get(self.code, (500, ""))[0]
+        return MKT_CODES[self.code][0]
 
     @property
     def message(self) -> str:
         """The §12.4 ``resultMsg`` table text."""
-        return _MKT_TABLE.get(self.code, (500, self.detail))[1]
+        return MKT_CODES[self.code][1]
 
 
 # -- headers (§2e) ----------------------------------------------------------------
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """The first header called ``name`` (lower case), whatever the case it was sent in."""
     for key, value in headers.items():
         if key.lower() == name:
             return value
@@ -101,15 +99,17 @@ def check_usage_headers(
     body: bytes,
     key: str,
     now_ms: int,
-    seen_nonce: Callable[[str], bool],
+    seen_nonce: Callable[[str], bool] | None,
     window_s: int = 300,
 ) -> str:
     """Verify ``signature``/``ts``/``nonce`` (§2e, §12.7); return the matched candidate payload name.
 
-    ``seen_nonce`` is consulted last, only for an otherwise valid request, so a
-    caller may record the nonce inside it.
+    ``now_ms`` is real wall time. ``seen_nonce`` is consulted last, only for an otherwise valid
+    request, so a caller may record the nonce inside it; None leaves the replay check to the caller
+    (the emulator keeps nonces in its store, see ``nonces.claim_nonce``). A mismatch is explained
+    with the string that should have been signed, never with the signature itself.
     """
-    values = {name: _header(headers, name) for name in ("signature", "ts", "nonce")}
+    values = {name: header(headers, name) for name in ("signature", "ts", "nonce")}
     missing = [name for name, value in values.items() if not value]
     if missing:
         raise UsageRequestError("MKT.0101", "missing header: " + ", ".join(missing))
@@ -126,19 +126,35 @@ def check_usage_headers(
         raise UsageRequestError(
             "MKT.0154", f"ts {ts} is {abs(skew_ms) / 1000:.0f} s {side} server time (allowed ±{window_s} s)"
         )
-    matched = verify_usage_push_signature(key, ts, nonce, body, signature)
+    try:
+        decode_json(body)  # the sorted candidates only for a body the emulator reads
+        matched = verify_usage_push_signature(key, ts, nonce, body, signature)
+    except ValueError:
+        raw = usage_push_signature(key, ts, nonce, body)
+        matched = "raw" if hmac.compare_digest(raw.encode(), signature.encode()) else None
     if matched is None:
-        detail = "signature does not match the body (tried raw bytes and keys sorted)"
-        try:
-            expected = usage_push_signature(key, ts, nonce, canonical_body(json.loads(body.decode("utf-8-sig"))))
-        except ValueError:
-            pass
-        else:
-            detail += f"; expected over the sorted body: {expected}"
-        raise UsageRequestError("MKT.0154", detail)
-    if seen_nonce(nonce):
-        raise UsageRequestError("MKT.0154", f"nonce {nonce} was already used within ±{window_s} s")
+        raise UsageRequestError(
+            "MKT.0154", "signature does not match the body (tried raw bytes and keys sorted); it must be base64 "
+            "HMAC-SHA256(key, string to sign), with the string to sign " + _string_to_sign_shown(ts, nonce, body))
+    if seen_nonce is not None and seen_nonce(nonce):
+        raise replayed_nonce(nonce, window_s)
     return matched
+
+
+def replayed_nonce(nonce: str, window_s: int) -> UsageRequestError:
+    return UsageRequestError("MKT.0154", f"nonce {nonce} was already used within ±{window_s} s")
+
+
+def _string_to_sign_shown(ts: str, nonce: str, body: bytes) -> str:
+    """``expected over the sorted body: ts=…&nonce=…&body=…`` (or over the raw body), shortened."""
+    try:
+        payload, over = canonical_body(decode_json(body)), "sorted"
+    except ValueError:
+        payload, over = body, "raw"
+    text = usage_push_string_to_sign(ts, nonce, payload).decode("utf-8", "replace")
+    if len(text) > _SHOWN_MAX:
+        text = f"{text[:_SHOWN_MAX]}… ({len(text)} characters in all)"
+    return f"expected over the {over} body: {text}"
 
 
 # -- body ---------------------------------------------------------------------------
@@ -147,9 +163,9 @@ def check_usage_headers(
 def parse_usage_body(body: bytes, max_records: int = 1000) -> list[Any]:
     """The ``usage_records`` array (§12.7 request-level errors); elements are checked by ``check_record``."""
     try:
-        parsed = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
-        raise UsageRequestError("MKT.0101", "body is not JSON") from None
+        parsed = decode_json(body)
+    except ValueError as exc:
+        raise UsageRequestError("MKT.0101", f"body is not JSON: {exc}") from None
     if not isinstance(parsed, dict):
         raise UsageRequestError("MKT.0101", "body is not a JSON object")
     records = parsed.get("usage_records")
@@ -246,7 +262,8 @@ def check_record(
 ) -> RecordError | None:
     """First failing per-record code of §12.7 in table order, or None when accepted.
 
-    ``now`` is naive UTC emulator time. On acceptance the record's ``metering_sn``
+    ``now`` is naive UTC **emulator** time (the time checks 011 and 007 use it, while ``ts`` was
+    checked against real time). On acceptance the record's ``metering_sn``
     is added to ``seen_in_request`` and, when given, its (instance, begin, end)
     to ``seen_windows`` (which then also catches 010 inside one request).
     """
@@ -276,11 +293,12 @@ def check_record(
     # 011
     if begin >= end:
         return fail("011", "begin_time is not before end_time")
+    clock = f"the emulator clock's now ({now:%Y%m%dT%H%M%SZ}; record times follow the emulator clock, ts real time)"
     if end > now + FUTURE_SLACK:
-        return fail("011", "end_time is more than 5 minutes in the future")
+        return fail("011", f"end_time is more than 5 minutes after {clock}")
     # 007
     if begin < now - MAX_AGE:
-        return fail("007", "begin_time is more than 21 days old")
+        return fail("007", f"begin_time is more than 21 days before {clock}")
     # 003
     try:
         usage_amount(rec.get("usage_value"))

@@ -241,7 +241,9 @@ class VerifyResult:
     """Outcome of ``verify_request``.
 
     ``error_msg`` is the APIGW.0301 message for the response body; ``detail``
-    explains the failed check for the emulator's log and UI only. ``reason``
+    explains the failed check for the emulator's log and UI only. Neither ever holds
+    the signature the emulator expected (the real gateway never reveals it): a
+    mismatch is explained with the canonical request and the string to sign. ``reason``
     is the short code of the ``X-Sandbox-Auth-Error`` header (§12.2).
     """
 
@@ -332,7 +334,8 @@ def verify_request(
         return _fail(
             MSG_VERIFY_FAIL,
             "signature-mismatch",
-            f"signature mismatch: expected {expected}, got {signature}\n"
+            f"signature mismatch: the Signature sent ({signature}) is not lowercase hex "
+            f"HMAC-SHA256(SK, string to sign) for the string to sign below\n"
             f"canonical request:\n{creq}\n"
             f"string to sign:\n{sts}",
             ak,

@@ -230,6 +230,15 @@ class UsageRecord(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("merchant_id", "metering_sn"),)
 
 
+class UsageNonce(SQLModel, table=True):
+    """A usage-push ``nonce`` already used, kept until replaying it can no longer pass the ``ts``
+    window (PROTOCOL §12.7), so a replay is refused across restarts too. Times are real wall time."""
+
+    merchant_id: str = Field(primary_key=True, max_length=64)
+    nonce: str = Field(primary_key=True, max_length=64)
+    expires_at: NaiveDatetime = Field(index=True)
+
+
 class LicenseCode(SQLModel, table=True):
     """An authorization code the License open APIs answer for (PROTOCOL §12.8)."""
 

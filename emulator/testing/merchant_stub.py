@@ -12,30 +12,36 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Optional
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Literal, Optional, get_args
 
 from aiohttp import web
+from pydantic import Field, ValidationError
 
+from ..jsonbody import BadJson, StrictInput, decode_json
 from ..protocol.signing import verify_basic_signature
 
 if TYPE_CHECKING:
     from .openapi_client import OpenApiClient
 
 FailureMode = Literal["http_500", "result_code", "processing", "timeout", "bad_json", "no_instance_id"]
-FAILURE_MODES = ("http_500", "result_code", "processing", "timeout", "bad_json", "no_instance_id")
+FAILURE_MODES: tuple[str, ...] = get_args(FailureMode)
+Activity = Literal["newInstance", "queryInstance", "refreshInstance", "updateInstanceStatus", "releaseInstance",
+                   "upgradeInstance", "changeInstanceCheck"]
+MAX_WAIT_S = 3600.0
 
 
-@dataclass
-class Behaviour:
-    fail_next: int = 0
+class Behaviour(StrictInput):
+    """How the stub misbehaves. Tests set attributes directly; ``PUT /_behaviour`` validates strictly."""
+
+    fail_next: int = Field(0, ge=0)
     failure: FailureMode = "http_500"
-    fail_activities: list[str] = field(default_factory=list)  # empty: any activity
-    delay_s: float = 0.0
-    hang_s: float = 30.0  # how long a "timeout" failure keeps the request open
+    fail_activities: list[Activity] = []  # empty: any activity
+    delay_s: float = Field(0.0, ge=0, le=MAX_WAIT_S, allow_inf_nan=False)
+    hang_s: float = Field(30.0, ge=0, le=MAX_WAIT_S, allow_inf_nan=False)  # how long a "timeout" failure waits
     reject_signatures: bool = False
     refuse_changes: bool = False
-    not_ready_polls: int = 0
+    not_ready_polls: int = Field(0, ge=0)
 
 
 @dataclass
@@ -90,13 +96,12 @@ class MerchantStub:
         query = dict(request.query)
         problem = self._signature_problem(raw, query)
         try:
-            body = json.loads(raw.decode("utf-8"))
-            if not isinstance(body, dict):
-                raise ValueError("not an object")
-        except (ValueError, UnicodeDecodeError):
-            body = {}
-            problem = problem or "body is not a JSON object"
-        activity = body.get("activity")
+            body = decode_json(raw)
+        except BadJson as exc:
+            body, problem = {}, problem or str(exc)
+        if not isinstance(body, dict):
+            body, problem = {}, problem or "body is not a JSON object"
+        activity = body.get("activity") if isinstance(body.get("activity"), str) else None
         status, reply = await self._answer(activity, body, problem)
         self.received.append(ReceivedCall(
             activity=activity, body=body, raw_body=raw.decode("utf-8", "replace"), query=query,
@@ -209,19 +214,24 @@ class MerchantStub:
 
     # -- control endpoints (for QA and non-Python suites) ----------------------------------
     async def _get_behaviour(self, _request: web.Request) -> web.Response:
-        return web.json_response(asdict(self.behaviour))
+        return web.json_response(self.behaviour.model_dump())
 
     async def _put_behaviour(self, request: web.Request) -> web.Response:
+        """Change the members given; on any error answer 400 and keep the behaviour in force."""
         try:
-            data = await request.json()
-            merged = {**asdict(self.behaviour), **data}
-            behaviour = Behaviour(**merged)
-        except (ValueError, TypeError) as exc:
-            return web.json_response({"error": f"invalid behaviour: {exc}"}, status=400)
-        if behaviour.failure not in FAILURE_MODES:
-            return web.json_response({"error": f"failure must be one of {', '.join(FAILURE_MODES)}"}, status=400)
+            data = decode_json(await request.read())
+        except BadJson as exc:
+            return _bad_behaviour(str(exc))
+        if not isinstance(data, dict):
+            return _bad_behaviour(f"the body must be a JSON object, not {type(data).__name__}")
+        try:
+            behaviour = Behaviour.model_validate({**self.behaviour.model_dump(), **data}, strict=True)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            name = ".".join(str(part) for part in error["loc"])
+            return _bad_behaviour(f"{name}: {error['msg']}", name)
         self.behaviour = behaviour
-        return web.json_response(asdict(behaviour))
+        return web.json_response(behaviour.model_dump())
 
     async def _get_received(self, _request: web.Request) -> web.Response:
         return web.json_response([asdict(call) for call in self.received[-200:]])
@@ -229,6 +239,10 @@ class MerchantStub:
     async def _reset(self, _request: web.Request) -> web.Response:
         self.reset()
         return web.json_response({"reset": True})
+
+
+def _bad_behaviour(message: str, name: Optional[str] = None) -> web.Response:
+    return web.json_response({"error": f"invalid behaviour: {message}", "field": name}, status=400)
 
 
 def _result(code: str, message: str) -> dict[str, Any]:

@@ -91,6 +91,58 @@ async def test_discontinued_products_are_skipped(shop: Shop) -> None:
     assert len(shop.stub.stub.received) == calls_before
 
 
+async def test_the_change_check_case_sends_the_target_product_of_mockmontychange(shop: Shop) -> None:
+    target = {"productId": "OFFI846204237451911175", "skuCode": "7c2e9b14-3f6a-4d21-8b5e-91a0c4d2e6f3",
+              "linearValue": 100}  # §11.3: productInfo = MOCKMONTYCHANGE's target (§12.6)
+    for case in ("create", "change_check"):
+        assert (await shop.api.ok("POST", "/products/monthly/debug-cases", {"case": case}))["saved"]
+    debugged = shop.stub.stub.calls("changeInstanceCheck")[-1]
+    assert debugged.body["productInfo"] == target and debugged.signature_ok
+    await shop.api.ok("POST", "/clock/advance", {"to": "2026-02-01T01:00:00Z"})  # the 09:00 slot
+    scheduled = shop.stub.stub.calls("changeInstanceCheck")[-1]
+    assert scheduled is not debugged and scheduled.signature_ok
+    assert scheduled.body == {"activity": "changeInstanceCheck", "instanceId": scheduled.body["instanceId"],
+                              "productInfo": target, "testFlag": "1"}
+    assert scheduled.body["instanceId"] in shop.stub.stub.instances  # the one this run's create returned
+
+
+async def test_products_without_saved_cases_are_skipped_once_per_slot(shop: Shop) -> None:
+    await save_cases(shop)  # monthly only; onetime has no saved case
+    await shop.api.ok("POST", "/clock/advance", {"to": "2026-02-01T07:00:00Z"})
+    await shop.api.settle()  # asking again at the same instant runs nothing twice
+    onetime = (await shop.api.ok("GET", "/products/onetime"))["id"]
+    skipped = await runs(shop.api, onetime)
+    assert [(r["slot_at"], r["trigger"], r["verdict"], r["reason"]) for r in skipped] == [
+        ("2026-02-01T01:00:00Z", "schedule", "skipped", "no-cases"),
+        ("2026-02-01T07:00:00Z", "schedule", "skipped", "no-cases"),
+    ]
+    assert (await shop.api.ok("GET", f"/dial-tests/runs/{skipped[0]['id']}"))["cases"] == []
+    assert (await shop.api.ok("GET", "/products/onetime"))["fail_streak"] == 0
+    for path in ("/dial-tests", "/dial-tests/products/onetime"):
+        status, page = await shop.api.page(path)
+        assert status == 200 and "skipped (no-cases)" in page, path
+
+
+async def test_a_passing_morning_leaves_the_day_in_progress_until_its_last_slot(shop: Shop) -> None:
+    await save_cases(shop)
+    product_id = (await shop.api.ok("GET", "/products/monthly"))["id"]
+    shop.stub.behaviour.fail_next, shop.stub.behaviour.fail_activities = 2, ["refreshInstance"]
+    await shop.api.ok("POST", "/clock/advance", {"to": "2026-02-01T07:00:00Z"})  # a failing day
+    await shop.api.ok("POST", "/clock/advance", {"to": "2026-02-02T03:00:00Z"})  # 09:00 passes, 11:00 now
+    morning = (await runs(shop.api, product_id))[-1]
+    assert (morning["verdict"], morning["streak"], morning["reason"]) == ("pass", 1, "day in progress")
+    assert (await shop.api.ok("GET", "/products/monthly"))["fail_streak"] == 1
+    for path in ("/dial-tests", "/dial-tests/products/monthly"):
+        assert "day in progress" in (await shop.api.page(path))[1], path
+
+    await shop.api.ok("POST", "/clock/advance", {"to": "2026-02-02T07:00:00Z"})  # 15:00 passes: a passing day
+    day = (await runs(shop.api, product_id))[-2:]
+    assert [(r["verdict"], r["streak"], r["reason"]) for r in day] == [("pass", 1, None), ("pass", 0, None)]
+    assert (await shop.api.ok("GET", "/products/monthly"))["fail_streak"] == 0
+    for path in ("/dial-tests", "/dial-tests/products/monthly"):
+        assert "day in progress" not in (await shop.api.page(path))[1], path
+
+
 async def test_run_now_twice_at_one_instant(shop: Shop) -> None:
     await save_cases(shop)
     first = await shop.api.ok("POST", "/products/monthly/dial-tests/run")
@@ -149,10 +201,13 @@ async def test_two_processes_on_one_store_run_each_slot_once(tmp_path: Path) -> 
             await api_two.ok("POST", "/clock/advance", {"to": "2026-02-01T02:00:00Z"})
             product_id = (await api_one.ok("GET", "/products/demo-saas-daily"))["id"]
             slots = [r["slot_at"] for r in await runs(api_two, product_id)]
+            no_cases = (await api_one.ok("GET", "/products/demo-saas-monthly"))["id"]
+            skipped = [(r["slot_at"], r["reason"]) for r in await runs(api_two, no_cases)]
     finally:
         await one.stop()
         await two.stop()
     assert slots == ["2026-02-01T01:00:00Z"]
+    assert skipped == [("2026-02-01T01:00:00Z", "no-cases")]
 
 
 async def test_failure_mails_go_out_by_smtp_when_configured(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from typing import Literal, Optional
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from emulator.clock import ClockError, to_utc_naive
+from emulator.clock import ClockError, optional_utc_naive
 from emulator.control.views import attempt_view, delivery_view, iso
 
 from ..forms import FormState, read_form, validate
@@ -26,6 +26,8 @@ class AdvanceForm(BaseModel):
     unit: Literal["minutes", "hours", "days"] = "hours"
     to: Optional[datetime] = None
     back: Optional[str] = None
+
+    _to_utc = field_validator("to")(optional_utc_naive)
 
 
 class ModeForm(BaseModel):
@@ -74,7 +76,7 @@ async def advance(request: web.Request) -> web.Response:
     before = s.clock.now()
     try:
         if model.to is not None:
-            await s.jump_to(to_utc_naive(model.to))
+            await s.jump_to(model.to)
         else:
             assert model.amount is not None
             await s.advance(timedelta(seconds=model.amount * UNITS[model.unit]))

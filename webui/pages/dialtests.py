@@ -23,11 +23,13 @@ def _run_view(run: Any) -> dict[str, Any]:
 async def overview(request: web.Request) -> web.Response:
     s = services(request)
     products = []
+    in_progress = await s.dialtests.days_in_progress()
     for product in await s.catalogue.list_products():
         _p, cases = await s.dialtests.cases(product.id)
         saved = {c.case_name for c in cases}
         products.append({**product_view(product), "saved": sorted(saved, key=CASE_ORDER.index),
-                         "missing": [c for c in required_cases(product) if c not in saved]})
+                         "missing": [c for c in required_cases(product) if c not in saved],
+                         "day_in_progress": product.id in in_progress})
     runs = [_run_view(r) for r in await s.dialtests.runs(query(request, "product_id"), limit=100)]
     settings = s.settings
     return render("dialtests.html", request, {
@@ -50,8 +52,8 @@ async def product_cases(request: web.Request) -> web.Response:
         signed = await s.dialtests.request_command(product.id, request.query["command"])
         command = {"case": request.query["command"], "curl": curl_command({"method": "POST", **signed})}
     runs = [_run_view(r) for r in await s.dialtests.runs(product.id, limit=60)]
-    return render("dialtest_product.html", request, {
-        "product": product_view(product), "rows": rows, "command": command, "runs": runs})
+    view = {**product_view(product), "day_in_progress": product.id in await s.dialtests.days_in_progress()}
+    return render("dialtest_product.html", request, {"product": view, "rows": rows, "command": command, "runs": runs})
 
 
 async def save_case(request: web.Request) -> web.Response:
