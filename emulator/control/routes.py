@@ -157,7 +157,10 @@ async def create_product(request: web.Request) -> web.Response:
 
 @routes.get(PREFIX + "/products/{ref}")
 async def get_product(request: web.Request) -> web.Response:
-    return web.json_response(product_view(await _services(request).catalogue.product(request.match_info["ref"])))
+    services = _services(request)
+    product = await services.catalogue.product(request.match_info["ref"])
+    in_progress = product.id in await services.dialtests.days_in_progress()
+    return web.json_response({**product_view(product), "day_in_progress": in_progress})
 
 
 @routes.patch(PREFIX + "/products/{ref}")
@@ -427,10 +430,12 @@ def _case_view(case: DebugCase) -> dict:
             "url": case.url, "saved_at": iso(case.saved_at)}
 
 
-def _run_view(run: DialRun, results: Optional[list] = None) -> dict:
+def _run_view(run: DialRun, results: Optional[list] = None, undecided: frozenset[int] = frozenset()) -> dict:
+    """``day_in_progress``: the run passed, but a later slot of its day may still fail the day (§11.4)."""
     view = {"id": run.id, "product_id": run.product_id, "slot_at": iso(run.slot_at), "trigger": run.trigger,
             "state": run.state, "verdict": run.verdict, "reason": run.reason, "streak": run.streak,
-            "started_at": iso(run.started_at), "finished_at": iso(run.finished_at)}
+            "day_in_progress": run.id in undecided, "started_at": iso(run.started_at),
+            "finished_at": iso(run.finished_at)}
     if results is not None:
         view["cases"] = [{"case": r.case_name, "activity": r.activity, "passed": r.passed, "verdict": r.verdict,
                           "delivery_id": r.delivery_id} for r in results]
@@ -480,14 +485,17 @@ async def run_dial_test(request: web.Request) -> web.Response:
 
 @routes.get(PREFIX + "/dial-tests/runs")
 async def list_dial_runs(request: web.Request) -> web.Response:
-    runs = await _services(request).dialtests.runs(request.query.get("product_id"), limit=500)
-    return web.json_response({"runs": [_run_view(r) for r in runs]})
+    dialtests = _services(request).dialtests
+    runs = await dialtests.runs(request.query.get("product_id"), limit=500)
+    undecided = frozenset(await dialtests.undecided_runs(runs))
+    return web.json_response({"runs": [_run_view(r, undecided=undecided) for r in runs]})
 
 
 @routes.get(PREFIX + "/dial-tests/runs/{run_id:[0-9]{1,18}}")
 async def get_dial_run(request: web.Request) -> web.Response:
-    run, results = await _services(request).dialtests.run(int(request.match_info["run_id"]))
-    return web.json_response(_run_view(run, list(results)))
+    dialtests = _services(request).dialtests
+    run, results = await dialtests.run(int(request.match_info["run_id"]))
+    return web.json_response(_run_view(run, list(results), frozenset(await dialtests.undecided_runs([run]))))
 
 
 @routes.get(PREFIX + "/inbox")

@@ -32,7 +32,6 @@ from .streak import day_verdicts, failing_streak
 
 log = logging.getLogger(__name__)
 
-DAY_IN_PROGRESS = "day in progress"
 """The ``reason`` shown on a passing scheduled run while its day is undecided (§11.6)."""
 
 
@@ -326,13 +325,12 @@ class DialTests:
 
     # -- reading ---------------------------------------------------------------------------
     async def runs(self, product_id: Optional[str] = None, limit: int = 100) -> list[DialRun]:
-        """Newest first; a passing run of a day still undecided carries the reason ``day in progress``."""
+        """Newest first."""
         async with self.store.read() as session:
             query = select(DialRun).order_by(col(DialRun.slot_at).desc(), col(DialRun.id).desc()).limit(limit)
             if product_id:
                 query = query.where(DialRun.product_id == product_id)
-            rows = (await session.exec(query)).all()
-        return await self._mark_days_in_progress(rows)
+            return list((await session.exec(query)).all())
 
     async def run(self, run_id: int) -> tuple[DialRun, Sequence[DialCaseResult]]:
         async with self.store.read() as session:
@@ -341,7 +339,7 @@ class DialTests:
                 raise NotFound(f"dial-test run {run_id} does not exist", field="run_id")
             results = (await session.exec(select(DialCaseResult).where(DialCaseResult.run_id == run_id)
                                           .order_by(col(DialCaseResult.id)))).all()
-        return (await self._mark_days_in_progress([run]))[0], results
+        return run, results
 
     async def days_in_progress(self) -> set[str]:
         """Products whose dial-test day is undecided now (§11.6): every counted run of today passed
@@ -359,13 +357,11 @@ class DialTests:
                 col(DialRun.verdict).in_(["pass", "fail"])))).all()
         return today, {p for p, _v in rows} - {p for p, v in rows if v == "fail"}
 
-    async def _mark_days_in_progress(self, runs: Sequence[DialRun]) -> list[DialRun]:
-        """Copies (never the stored rows) of the passing scheduled runs of an undecided day get the reason
-        ``day in progress``; the mark goes once the day's last slot has passed."""
+    async def undecided_runs(self, runs: Sequence[DialRun]) -> set[int]:
+        """Ids of the passing scheduled runs whose day is still undecided (a later slot may fail it)."""
         today, products = await self._days_in_progress()
-        return [DialRun.model_validate({**run.model_dump(), "reason": DAY_IN_PROGRESS})
-                if run.trigger == "schedule" and run.verdict == "pass" and run.product_id in products
-                and run.slot_at >= today else run for run in runs]
+        return {run.id for run in runs if run.id is not None and run.trigger == "schedule" and run.verdict == "pass"
+                and run.product_id in products and run.slot_at >= today}
 
     async def inbox(self, merchant_id: Optional[str] = None, limit: int = 200) -> Sequence[Notification]:
         async with self.store.read() as session:
@@ -393,4 +389,4 @@ def _address(merchant: Merchant, channel: str) -> str:
     return "Message Center"
 
 
-__all__ = ["DialTests", "CaseOutcome", "DAY_IN_PROGRESS", "required_cases"]
+__all__ = ["DialTests", "CaseOutcome", "required_cases"]

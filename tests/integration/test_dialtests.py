@@ -130,15 +130,18 @@ async def test_a_passing_morning_leaves_the_day_in_progress_until_its_last_slot(
     await shop.api.ok("POST", "/clock/advance", {"to": "2026-02-01T07:00:00Z"})  # a failing day
     await shop.api.ok("POST", "/clock/advance", {"to": "2026-02-02T03:00:00Z"})  # 09:00 passes, 11:00 now
     morning = (await runs(shop.api, product_id))[-1]
-    assert (morning["verdict"], morning["streak"], morning["reason"]) == ("pass", 1, "day in progress")
-    assert (await shop.api.ok("GET", "/products/monthly"))["fail_streak"] == 1
+    assert (morning["verdict"], morning["streak"], morning["day_in_progress"]) == ("pass", 1, True)
+    assert (await shop.api.ok("GET", f"/dial-tests/runs/{morning['id']}"))["day_in_progress"] is True
+    product = await shop.api.ok("GET", "/products/monthly")
+    assert (product["fail_streak"], product["day_in_progress"]) == (1, True)
     for path in ("/dial-tests", "/dial-tests/products/monthly"):
         assert "day in progress" in (await shop.api.page(path))[1], path
 
     await shop.api.ok("POST", "/clock/advance", {"to": "2026-02-02T07:00:00Z"})  # 15:00 passes: a passing day
     day = (await runs(shop.api, product_id))[-2:]
-    assert [(r["verdict"], r["streak"], r["reason"]) for r in day] == [("pass", 1, None), ("pass", 0, None)]
-    assert (await shop.api.ok("GET", "/products/monthly"))["fail_streak"] == 0
+    assert [(r["verdict"], r["streak"], r["day_in_progress"]) for r in day] == [("pass", 1, False), ("pass", 0, False)]
+    product = await shop.api.ok("GET", "/products/monthly")
+    assert (product["fail_streak"], product["day_in_progress"]) == (0, False)
     for path in ("/dial-tests", "/dial-tests/products/monthly"):
         assert "day in progress" not in (await shop.api.page(path))[1], path
 

@@ -15,9 +15,15 @@ from ..security import redirect
 from .common import query, render, services
 
 
-def _run_view(run: Any) -> dict[str, Any]:
+def _run_view(run: Any, undecided: frozenset[int] = frozenset()) -> dict[str, Any]:
+    reason = run.reason or ("day in progress" if run.id in undecided else None)
     return {"id": run.id, "product_id": run.product_id, "slot_at": iso(run.slot_at), "trigger": run.trigger,
-            "verdict": run.verdict or run.state, "reason": run.reason, "streak": run.streak}
+            "verdict": run.verdict or run.state, "reason": reason, "streak": run.streak}
+
+
+async def _run_views(request: web.Request, runs: Any) -> list[dict[str, Any]]:
+    undecided = frozenset(await services(request).dialtests.undecided_runs(runs))
+    return [_run_view(r, undecided) for r in runs]
 
 
 async def overview(request: web.Request) -> web.Response:
@@ -30,7 +36,7 @@ async def overview(request: web.Request) -> web.Response:
         products.append({**product_view(product), "saved": sorted(saved, key=CASE_ORDER.index),
                          "missing": [c for c in required_cases(product) if c not in saved],
                          "day_in_progress": product.id in in_progress})
-    runs = [_run_view(r) for r in await s.dialtests.runs(query(request, "product_id"), limit=100)]
+    runs = await _run_views(request, await s.dialtests.runs(query(request, "product_id"), limit=100))
     settings = s.settings
     return render("dialtests.html", request, {
         "products": products, "runs": runs, "slots": settings.dialtest_slots, "zone": settings.dialtest_timezone,
@@ -51,7 +57,7 @@ async def product_cases(request: web.Request) -> web.Response:
     if request.query.get("command") in ACTIVITIES:
         signed = await s.dialtests.request_command(product.id, request.query["command"])
         command = {"case": request.query["command"], "curl": curl_command({"method": "POST", **signed})}
-    runs = [_run_view(r) for r in await s.dialtests.runs(product.id, limit=60)]
+    runs = await _run_views(request, await s.dialtests.runs(product.id, limit=60))
     view = {**product_view(product), "day_in_progress": product.id in await s.dialtests.days_in_progress()}
     return render("dialtest_product.html", request, {"product": view, "rows": rows, "command": command, "runs": runs})
 
@@ -83,7 +89,7 @@ async def run_detail(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="No such run.") from None
     cases = [{"case": r.case_name, "activity": r.activity, "passed": r.passed, "verdict": r.verdict,
               "delivery_id": r.delivery_id} for r in results]
-    return render("dialtest_run.html", request, {"run": _run_view(run), "cases": cases})
+    return render("dialtest_run.html", request, {"run": (await _run_views(request, [run]))[0], "cases": cases})
 
 
 async def inbox(request: web.Request) -> web.Response:
