@@ -56,6 +56,7 @@ class Services:
             fire_instance=self.orders.fire_due,
             jobs=[self.dialtests],
         )
+        self.scheduler.before_pass.append(self.adopt_shared_clock)
         self.catalogue = Catalogue(store, clock)
         self.deliveries = Deliveries(store, clock, self._wake)
         self.credentials = Credentials(store, clock)
@@ -71,6 +72,8 @@ class Services:
         self.after_reset: list[Callable[[], Awaitable[None]]] = []
         self.ready = False
         self._clock_saves: set[asyncio.Task[None]] = set()
+        self._clock_version = 0  # of the stored clock this process last wrote or adopted
+        self._adopting = False
         clock.on_change(self._persist_clock_later)
 
     @classmethod
@@ -133,17 +136,38 @@ class Services:
         await self.scheduler.settle()
 
     async def save_clock(self) -> None:
+        """Store this process's clock as the deployment's clock (``version`` + 1)."""
         state = self.clock.state
         async with self.store.write() as session:
-            row = await session.get(ClockRow, 1) or ClockRow(id=1, mode=state.mode, speed=state.speed,
-                                                              anchor_emulated=state.anchor_emulated,
-                                                              anchor_wall=state.anchor_wall)
+            row = (await session.exec(select(ClockRow).where(ClockRow.id == 1).with_for_update())).first()
+            row = row or ClockRow(id=1, mode=state.mode, speed=state.speed, anchor_emulated=state.anchor_emulated,
+                                  anchor_wall=state.anchor_wall)
             row.mode, row.speed = state.mode.value, state.speed
             row.anchor_emulated, row.anchor_wall = state.anchor_emulated, state.anchor_wall
+            row.version += 1
+            self._clock_version = row.version
             session.add(row)
+
+    async def adopt_shared_clock(self) -> None:
+        """Take over a clock change another replica stored (polled by the scheduler at least once a
+        second, so replicas agree within a second)."""
+        if self._clock_saves:
+            return  # our own change is on its way to the store
+        async with self.store.read() as session:
+            row = await session.get(ClockRow, 1)
+        if row is None or row.version == self._clock_version or self._clock_saves:
+            return
+        self._clock_version = row.version
+        self._adopting = True
+        try:
+            self.clock.restore(ClockState(ClockMode(row.mode), row.speed, row.anchor_emulated, row.anchor_wall))
+        finally:
+            self._adopting = False
 
     def _persist_clock_later(self, _state: ClockState) -> None:
         self.events.publish("clock")
+        if self._adopting:
+            return
         try:
             task = asyncio.get_running_loop().create_task(self.save_clock())
         except RuntimeError:

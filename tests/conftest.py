@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import AsyncIterator
 
@@ -13,6 +14,7 @@ from emulator.settings import load_settings
 from emulator.testing.merchant_stub import MerchantStub
 
 from .helpers import Api
+from .postgres import postgres_server  # noqa: F401  (a fixture)
 
 STUB_KEY = "stub-access-key-0001"
 START = datetime(2026, 1, 31, 10, 0, 0)
@@ -40,9 +42,18 @@ async def merchant_stub() -> AsyncIterator[RunningStub]:
     await runner.cleanup()
 
 
+def test_database(request: pytest.FixtureRequest) -> str:
+    """``:memory:`` (SQLite), or a fresh PostgreSQL database when KOOGALLERY_TEST_STORE=postgres (the
+    PostgreSQL leg of scripts/test runs the integration tests that way)."""
+    if os.environ.get("KOOGALLERY_TEST_STORE") == "postgres":
+        return request.getfixturevalue("postgres_server").new_database()
+    return ":memory:"
+
+
 @pytest.fixture
-async def emulator() -> AsyncIterator[EmulatorServer]:
-    settings = load_settings(environ={}, port=0, database=":memory:", clock_mode="manual", clock_start=START)
+async def emulator(request: pytest.FixtureRequest) -> AsyncIterator[EmulatorServer]:
+    settings = load_settings(environ={}, port=0, database=test_database(request), clock_mode="manual",
+                             clock_start=START)
     server = EmulatorServer(settings)
     await server.start()
     yield server

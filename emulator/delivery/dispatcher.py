@@ -1,8 +1,10 @@
-"""Sends one attempt of a delivery: build the body, sign it, POST it, judge and record the reply.
+"""Sends attempts of deliveries: claim, build the body, sign it, POST it, judge and record the reply.
 
-An attempt is written (state ``sending``) before the request leaves, and completed after the
-reply is judged, so a crash in between leaves evidence: at start-up such attempts are marked
-``interrupted`` and their slot is sent again (``recover``).
+A delivery is claimed and its attempt written (state ``sending``) in one transaction before the
+request leaves (``claims``), and completed after the reply is judged, so a crash in between
+leaves evidence: the attempt is marked ``interrupted`` when its lease is taken over, and the slot
+is sent again. Replies are recorded by one writer that takes whatever has arrived in one
+transaction (group commit), so no request waits for another to finish.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Optional, Sequence
 
 import aiohttp
+from sqlalchemy import or_
 from sqlmodel import Session, col, select, update
 
 from .. import __version__
@@ -26,13 +29,14 @@ from ..protocol.saas_v2 import CARRIES_BUSINESS_ID
 from ..protocol.signing import append_query, basic_signature, basic_signed_query, new_nonce, wall_clock_ms
 from ..store import Store
 from ..store.tables import Attempt, Delivery, InboundCall, Instance, Merchant, Order
+from .claims import INTERRUPTED, ClaimRequest, claim, dead_owners, new_owner, release
 from .policies import RetryPolicy
 from .verdicts import Expectations, Reply, Verdict, judge
 
 log = logging.getLogger(__name__)
 
 MAX_REPLY_BYTES = 1 << 20
-INTERRUPTED = "interrupted: the emulator stopped before the reply was recorded; this slot is sent again (PROTOCOL §9)"
+LEASE_MARGIN_S = 5.0  # a lease lasts twice the attempt timeout plus this (sending, then recording)
 
 _Sent = tuple[Reply, dict[str, str], float, dict[str, str]]  # reply, request headers, ms, reply headers
 Reaction = Callable[[str, Any, Delivery, Optional[str], datetime], None]
@@ -45,11 +49,13 @@ class Outcome:
     passed: bool
     summary: str
     instance_id: Optional[str] = None
+    spawned: tuple[int, ...] = ()  # deliveries the replies of its batch created or released
 
 
 @dataclass(frozen=True)
 class _Prepared:
     delivery_id: int
+    merchant_id: str
     attempt_id: int
     url: str
     headers: dict[str, str]
@@ -63,53 +69,106 @@ class Dispatcher:
         self.clock = clock
         self.react = react
         self.timeout_s = timeout_s
-        self.in_flight: set[int] = set()
+        self.owner = new_owner()
         self.listeners: list[Callable[[int], None]] = []
         self.before_record: list[Callable[[], Awaitable[None]]] = []  # e.g. flush the open-API journal
         self._http: Optional[aiohttp.ClientSession] = None
+        self._to_record: list[tuple[_Prepared, _Sent, asyncio.Future[Outcome]]] = []
+        self._recorder: Optional[asyncio.Task[None]] = None
+        self._abandoning: set[asyncio.Task[None]] = set()
+        self._dead: list[str] = []
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=64, ttl_dns_cache=60)
+        connector = aiohttp.TCPConnector(limit=256, limit_per_host=0, ttl_dns_cache=60)
         self._http = aiohttp.ClientSession(connector=connector, auto_decompress=True)
 
     async def close(self) -> None:
         if self._http is not None:
             await self._http.close()
 
+    async def quiet(self) -> None:
+        """Wait until every reply handed to the recorder, and every abandoned claim, is written."""
+        while (self._recorder is not None and not self._recorder.done()) or self._abandoning:
+            await asyncio.wait([t for t in (self._recorder, *self._abandoning) if t is not None and not t.done()])
+
     async def attempt(self, delivery_id: int) -> Optional[Outcome]:
-        """Run one attempt now, if the delivery is still open and not already being sent."""
+        """Run one attempt of this delivery now, whatever its schedule, unless it is closed or
+        another sender holds it."""
         outcomes = await self.attempt_many([delivery_id])
         return outcomes[0] if outcomes else None
 
     async def attempt_many(self, delivery_ids: Sequence[int]) -> list[Outcome]:
-        """One attempt for each open delivery given: one transaction to write them all before
-        sending, concurrent requests, one transaction to record every reply."""
-        claimed = [i for i in dict.fromkeys(delivery_ids) if i not in self.in_flight]
-        self.in_flight.update(claimed)
+        prepared = await self.claim(ClaimRequest(limit=len(delivery_ids), ids=list(dict.fromkeys(delivery_ids))))
+        return await self.send(prepared)
+
+    async def claim(self, request: ClaimRequest) -> list[_Prepared]:
+        """Claim deliveries and write their attempts, in one transaction."""
+        now, wall = self.clock.now(), wall_now()
+        lease_until = wall + timedelta(seconds=2 * self.timeout_s + LEASE_MARGIN_S)
+
+        def work(session: Session) -> list[_Prepared]:
+            deliveries = claim(session, request, self.owner, wall, lease_until, self._dead)
+            return self._prepare_in(session, deliveries, now, wall)
+
+        return await self.store.run_write(work)
+
+    async def send(self, prepared: Sequence[_Prepared]) -> list[Outcome]:
+        """POST each prepared attempt (side by side) and wait until its reply is recorded."""
+        if not prepared:
+            return []
+        return list(await asyncio.gather(*(self._send_one(p) for p in prepared)))
+
+    async def _send_one(self, prepared: _Prepared) -> Outcome:
         try:
-            prepared = await self._prepare(claimed)
-            sent = await asyncio.gather(*(self._post(p) for p in prepared))
-            outcomes = await self._record(list(zip(prepared, sent))) if prepared else []
-        finally:
-            self.in_flight.difference_update(claimed)
-        for outcome in outcomes:
-            for listener in self.listeners:
-                listener(outcome.delivery_id)
-        return outcomes
+            sent = await self._post(prepared)
+        except asyncio.CancelledError:
+            # Abandoned (reset, shutdown): free the claim now instead of when the lease expires.
+            task = asyncio.get_running_loop().create_task(self._abandon(prepared))
+            self._abandoning.add(task)
+            task.add_done_callback(self._abandoning.discard)
+            raise
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._to_record.append((prepared, sent, future))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.get_running_loop().create_task(self._record_arrived())
+        return await future
+
+    async def _abandon(self, prepared: _Prepared) -> None:
+        def work(session: Session) -> None:
+            session.exec(update(Attempt).where(Attempt.id == prepared.attempt_id, Attempt.state == "sending")
+                         .values(state="interrupted", passed=False, failures=[INTERRUPTED]))
+            session.exec(update(Delivery).where(Delivery.id == prepared.delivery_id,
+                                                Delivery.lease_owner == self.owner)
+                         .values(lease_owner=None, lease_until=None))
+
+        try:
+            await self.store.run_write(work)
+        except Exception:  # the store is gone (shutdown): the lease simply expires
+            log.debug("could not free the claim of delivery %s", prepared.delivery_id, exc_info=True)
+
+    async def _record_arrived(self) -> None:
+        """Record every reply that has arrived, one transaction per batch, until none is left."""
+        while self._to_record:
+            batch, self._to_record = self._to_record, []
+            try:
+                outcomes = await self._record([(p, sent) for p, sent, _f in batch])
+            except Exception as exc:  # the leases stay; the slots are taken over when they expire
+                log.exception("recording %d replies failed", len(batch))
+                for _p, _sent, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            by_attempt = {o.attempt_id: o for o in outcomes}
+            for prepared, _sent, future in batch:
+                if not future.done():
+                    future.set_result(by_attempt[prepared.attempt_id])
+            for outcome in outcomes:
+                for listener in self.listeners:
+                    listener(outcome.delivery_id)
 
     # -- phase 1: write the attempts before sending ----------------------------------------
-    async def _prepare(self, delivery_ids: Sequence[int]) -> list[_Prepared]:
-        if not delivery_ids:
-            return []
-        now, now_wall = self.clock.now(), wall_now()
-        return await self.store.run_write(lambda session: self._prepare_in(session, delivery_ids, now, now_wall))
-
-    def _prepare_in(self, session: Session, delivery_ids: Sequence[int], now: datetime, now_wall: datetime
+    def _prepare_in(self, session: Session, deliveries: Sequence[Delivery], now: datetime, now_wall: datetime
                     ) -> list[_Prepared]:
-        deliveries = session.exec(
-            select(Delivery).where(col(Delivery.id).in_(delivery_ids), Delivery.status == "scheduled")
-            .order_by(col(Delivery.id))
-        ).all()
         merchants = {m.id: m for m in session.exec(
             select(Merchant).where(col(Merchant.id).in_({d.merchant_id for d in deliveries}))
         ).all()}
@@ -129,7 +188,8 @@ class Dispatcher:
             )
             pending.append((attempt, delivery, url, headers, body, expect))
         session.flush()
-        return [_Prepared(_id(d), _id(a), url, headers, body, expect) for a, d, url, headers, body, expect in pending]
+        return [_Prepared(_id(d), d.merchant_id, _id(a), url, headers, body, expect)
+                for a, d, url, headers, body, expect in pending]
 
     @staticmethod
     def _build(delivery: Delivery, merchant: Merchant, now: datetime, now_wall: datetime
@@ -150,7 +210,8 @@ class Dispatcher:
         assert self._http is not None, "dispatcher not started"
         sent_headers = dict(prepared.headers)
         started = time.perf_counter()
-        timeout = aiohttp.ClientTimeout(total=self.timeout_s)
+        # ceil_threshold: aiohttp rounds longer deadlines up to a whole second; the 5 s are exact here.
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s, ceil_threshold=self.timeout_s + 1)
         try:
             async with self._http.post(prepared.url, data=prepared.body, headers=prepared.headers,
                                        allow_redirects=False, timeout=timeout) as response:
@@ -201,6 +262,8 @@ class Dispatcher:
                 attempt.error = reply.transport_error or ("timeout" if reply.timed_out else None)
                 attempt.passed, attempt.failures, attempt.warnings = verdict.passed, verdict.failures, verdict.warnings
                 delivery.last_verdict = verdict.summary
+                if delivery.lease_owner == self.owner:
+                    release(delivery)
                 if delivery.status == "scheduled":  # not cancelled while the request was out
                     self._advance(session, delivery, verdict, now, attempt.manual)
                     if delivery.status in ("succeeded", "exhausted"):
@@ -211,8 +274,11 @@ class Dispatcher:
                 session.add_all([attempt, delivery])
                 outcomes.append(Outcome(prepared.delivery_id, attempt.id, verdict.passed, verdict.summary,
                                         verdict.instance_id))
-        release_dependents(session, finished, now)
-        return outcomes
+        created = [o for o in session.new if isinstance(o, Delivery)]  # before a query flushes them
+        released = release_dependents(session, finished, now)
+        session.flush()
+        spawned = tuple(sorted({_id(d) for d in created} | set(released)))
+        return [replace(o, spawned=spawned) for o in outcomes]
 
     def _advance(self, session: Session, delivery: Delivery, verdict: Verdict, now: datetime, manual: bool) -> None:
         if manual:
@@ -251,14 +317,27 @@ class Dispatcher:
                 verdict.fail(f"instanceId not unique: {verdict.instance_id} is already bound to order line {other} "
                              "(PROTOCOL §4 R2, §8 I2)")
 
+    async def notice_dead_senders(self) -> None:
+        """Refresh the list of lease holders known to be dead, whose claims are taken over at once."""
+        self._dead = await self.store.run_read(lambda session: dead_owners(session, self.owner))
+
     async def recover(self) -> int:
-        """Mark attempts left ``sending`` by a crash as interrupted; their slots are sent again."""
-        async with self.store.write() as session:
-            result = await session.exec(
-                update(Attempt).where(col(Attempt.state) == "sending")
-                .values(state="interrupted", passed=False, failures=[INTERRUPTED])
-            )
+        """Free the leases of senders known to be dead (an earlier life of this process, or a
+        process of this machine that is gone) and mark their attempts interrupted; their slots
+        are sent again. Leases of other machines are taken over when they expire."""
+
+        def work(session: Session) -> int:
+            self._dead = dead_owners(session, self.owner)
+            orphaned = select(Delivery.id).where(or_(col(Delivery.lease_owner).is_(None),
+                                                     col(Delivery.lease_owner).in_(self._dead)))
+            result = session.exec(update(Attempt).where(Attempt.state == "sending",
+                                                        col(Attempt.delivery_id).in_(orphaned))
+                                  .values(state="interrupted", passed=False, failures=[INTERRUPTED]))
+            session.exec(update(Delivery).where(col(Delivery.lease_owner).in_(self._dead))
+                         .values(lease_owner=None, lease_until=None))
             return result.rowcount or 0
+
+        return await self.store.run_write(work)
 
 
 def signed_request(merchant: Merchant, activity: str, params: dict[str, Any], test_flag: Optional[str]
@@ -309,17 +388,18 @@ def _warn_without_query_order(session: Session, judged: list[tuple[Delivery, Ver
                 "the marketplace expects a merchant to check each new order (PROTOCOL §4 R7)")
 
 
-def release_dependents(session: Session, finished: list[int], now: datetime) -> None:
+def release_dependents(session: Session, finished: list[int], now: datetime) -> list[int]:
     """Start deliveries that waited for these (e.g. UNFREEZE after a renewal in grace)."""
     if not finished:
-        return
+        return []
     waiting = session.exec(
         select(Delivery).where(col(Delivery.blocked_by).in_(finished), Delivery.status == "waiting")
-    )
-    for dependent in waiting.all():
+    ).all()
+    for dependent in waiting:
         dependent.status, dependent.schedule_start = "scheduled", now
         dependent.next_attempt_at = next_due(dependent, now)
         session.add(dependent)
+    return [_id(d) for d in waiting]
 
 
 async def read_at_most(stream: aiohttp.StreamReader, limit: int) -> bytes:

@@ -1,29 +1,46 @@
-"""Runs everything that falls due on the emulator clock: delivery attempts and instance transitions.
+"""Runs everything that falls due on the emulator clock: delivery attempts, instance transitions
+and timed jobs (dial-test slots).
 
-One lock makes runs exclusive. ``advance`` walks the clock through every due instant in order,
-so that a jump of three hours fires each retry at its own emulated time (PROTOCOL §9
-"Virtual time"). A background task does the same by itself in real and scaled modes.
+Two ways, one set of claims (``claims``):
+
+* **The pipeline** (always on): due attempts flow to a bounded pool of senders as soon as they
+  are due, at most ``per_merchant`` of them per merchant, so a merchant that times out occupies
+  only its own slots. Nothing waits for a batch to finish.
+* **The walk** (``advance``, ``jump_to``, ``settle``): moves the clock through every due instant
+  in order and, at each, runs everything due before moving on (PROTOCOL §9 "Virtual time").
+  The pipeline pauses during a walk; a walk takes only the work that existed when its instant
+  began plus what that work's replies create, so orders arriving meanwhile never prolong it.
+
+Locks guard only the walk itself and a reset; no lock is held across a network call by the
+pipeline, and control actions never queue behind traffic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+import time
+from collections import Counter
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable, Optional, Protocol, Sequence
+from typing import AsyncIterator, Awaitable, Callable, Optional, Protocol, Sequence
 
+from sqlalchemy import or_
 from sqlmodel import col, func, select
 
-from ..clock import Clock, ClockMode
+from ..clock import Clock, ClockMode, wall_now
 from ..store import Store
 from ..store.tables import Delivery
+from .claims import ClaimRequest
 from .dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
-WAVE_SIZE = 64  # deliveries prepared, sent side by side (the connection limit) and recorded together
-IDLE_POLL_S = 30.0
+POOL_SIZE = 256  # attempts in flight at once in one process
+PER_MERCHANT = 32  # of which at most this many for one merchant
+WALK_BATCH = 512  # attempts claimed at once by a walk (side by side, each instance in order)
+POLL_S = 1.0  # look at the store at least this often (work of other replicas, clock changes)
+DEAD_SENDER_CHECK_S = 5.0  # how often claims of crashed processes of this machine are looked for
 
 
 class TimedJob(Protocol):
@@ -42,6 +59,8 @@ class Scheduler:
         next_instance_event: Callable[[], Awaitable[Optional[datetime]]],
         fire_instance: Callable[[str], Awaitable[None]],
         jobs: Sequence["TimedJob"] = (),
+        pool_size: int = POOL_SIZE,
+        per_merchant: int = PER_MERCHANT,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -50,10 +69,14 @@ class Scheduler:
         self._next_instance_event = next_instance_event
         self._fire_instance = fire_instance
         self.jobs = list(jobs)
-        self._lock = asyncio.Lock()
+        self.pool_size = pool_size
+        self.per_merchant = per_merchant
+        self.before_pass: list[Callable[[], Awaitable[None]]] = []  # e.g. read the shared clock
+        self._walk_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: Optional[asyncio.Task[None]] = None
-        self._broken: set[object] = set()
+        self._stopping = False
+        self._sending: dict[asyncio.Task[object], str] = {}  # pipeline attempts in flight -> merchant
         clock.on_change(lambda _state: self.wake())
 
     def wake(self) -> None:
@@ -63,29 +86,46 @@ class Scheduler:
         self._task = asyncio.create_task(self._loop(), name="koogallery-scheduler")
 
     async def stop(self) -> None:
+        """Finish the current pass, then stop; attempts in flight are abandoned (their claims freed)."""
+        self._stopping = True
+        self.wake()
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            done, _pending = await asyncio.wait([self._task], timeout=10)
+            if not done:
+                self._task.cancel()
+                await asyncio.wait([self._task])
+        await self._cancel_sending()
 
+    # -- the walk -----------------------------------------------------------------------------
     async def advance(self, delta: timedelta) -> datetime:
-        async with self._lock:
+        async with self._walking():
             return await self._walk_to(self.clock.now() + delta)
 
     async def jump_to(self, moment: datetime) -> datetime:
-        async with self._lock:
+        async with self._walking():
             return await self._walk_to(moment)
-
-    def exclusive(self) -> asyncio.Lock:
-        """Hold this to change the store under the scheduler's feet (reset)."""
-        return self._lock
 
     async def settle(self) -> None:
         """Run everything due now (and what it makes due now), then return."""
-        async with self._lock:
-            await self._run_due()
+        async with self._walking():
+            await self._run_instant()
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """No sending while the store changes under the scheduler's feet (reset): attempts in
+        flight are abandoned, not recorded."""
+        async with self._walk_lock:
+            await self._cancel_sending()
+            yield
+
+    @asynccontextmanager
+    async def _walking(self) -> AsyncIterator[None]:
+        async with self._walk_lock:
+            await self._drain_sending()  # the walk starts from a quiet pipeline
+            try:
+                yield
+            finally:
+                self.wake()
 
     async def next_due(self) -> Optional[datetime]:
         async with self.store.read() as session:
@@ -102,35 +142,68 @@ class Scheduler:
         if target < self.clock.now():
             target = self.clock.now()
         while True:
-            await self._run_due()
+            await self._run_instant()
             upcoming = await self.next_due()
             if upcoming is None or upcoming > target:
                 break
             if upcoming > self.clock.now():
                 self.clock.jump_to(upcoming)
         self.clock.jump_to(target)
-        await self._run_due()
+        await self._run_instant()
         return self.clock.now()
 
-    async def _run_due(self) -> None:
-        """Run due work in waves: each wave takes the earliest item of every instance, so one
-        instance's calls go out one at a time in schedule order while instances run side by side."""
-        self._broken = set()
+    async def _run_instant(self) -> None:
+        """Everything due now: transitions first, then each instance's calls in order, then jobs,
+        until nothing is left. Work created by other callers after the instant began waits."""
+        broken: set[str] = set()
+        await self._fire_transitions(broken)
+        watermark = await self._max_delivery_id()
+        ours: set[int] = set()
         for _ in range(100_000):
-            groups = await self._due_batch(self.clock.now())
-            if not groups:
-                if not await self._run_jobs():
-                    return
+            request = ClaimRequest(limit=WALK_BATCH, now=self.clock.now(), max_id=watermark, also=ours)
+            try:
+                prepared = await self.dispatcher.claim(request)
+                outcomes = await self.dispatcher.send(prepared)
+            except Exception:  # the leases expire and the pipeline takes the work over
+                log.exception("the walk could not send what is due at %s", self.clock.now())
+                return
+            if prepared:
+                for outcome in outcomes:
+                    ours.update(outcome.spawned)
+                await self._fire_transitions(broken)
                 continue
-            wave = [items[0] for items in groups.values()]
-            transitions = [ref for _due, _rank, kind, ref in wave if kind == "instance"]
-            if transitions:
-                for key in transitions:
-                    await self._guarded(self._fire_instance(str(key)), [key])
-                continue  # they may have made new calls due: look again
-            ids = [int(ref) for _due, _rank, _kind, ref in wave[:WAVE_SIZE]]  # type: ignore[call-overload]
-            await self._guarded(self.dispatcher.attempt_many(ids), ids)
-        log.error("due work did not settle; stopping this pass")
+            if await self._held_elsewhere(watermark, ours):
+                await asyncio.sleep(0.02)  # another replica is sending part of this instant
+                continue
+            if not await self._run_jobs():
+                return
+        log.error("due work did not settle at %s", self.clock.now())
+
+    async def _fire_transitions(self, broken: set[str]) -> None:
+        for _ in range(10_000):
+            due = [key for _at, key in await self._due_instances(self.clock.now()) if key not in broken]
+            if not due:
+                return
+            for key in due:
+                try:
+                    await self._fire_instance(key)
+                except Exception:  # keep going; this instance is tried again on the next pass
+                    log.exception("the transition of instance %s failed", key)
+                    broken.add(key)
+
+    async def _max_delivery_id(self) -> int:
+        async with self.store.read() as session:
+            return (await session.exec(select(func.max(Delivery.id)))).one() or 0
+
+    async def _held_elsewhere(self, watermark: int, ours: set[int]) -> bool:
+        """Is work of this instant leased by another sender right now?"""
+        async with self.store.read() as session:
+            found = (await session.exec(select(Delivery.id).where(
+                Delivery.status == "scheduled", col(Delivery.next_attempt_at) <= self.clock.now(),
+                col(Delivery.lease_until) >= wall_now(),
+                or_(col(Delivery.id) <= watermark, col(Delivery.id).in_(ours)),
+            ).limit(1))).first()
+        return found is not None
 
     async def _run_jobs(self) -> bool:
         """Other clock-driven work (dial-test slots); True when any ran."""
@@ -142,52 +215,66 @@ class Scheduler:
                 log.exception("scheduled job %s failed", type(job).__name__)
         return ran
 
-    async def _guarded(self, work: Awaitable[object], refs: list[object]) -> None:
-        try:
-            await work
-        except Exception:  # keep the scheduler alive; these rows are retried on the next pass
-            log.exception("processing %s failed", refs)
-            self._broken.update(refs)
+    # -- the pipeline ----------------------------------------------------------------------
+    async def _pump(self) -> None:
+        """Start sending whatever is due, up to the pool's and each merchant's free slots."""
+        await self._fire_transitions(set())
+        await self._run_jobs()
+        while not self._walk_lock.locked():
+            free = self.pool_size - len(self._sending)
+            if free <= 0:
+                return
+            active = Counter(self._sending.values())
+            prepared = await self.dispatcher.claim(ClaimRequest(
+                limit=free, now=self.clock.now(), per_merchant=self.per_merchant, active=active))
+            for item in prepared:
+                task: asyncio.Task[object] = asyncio.create_task(self.dispatcher.send([item]))
+                self._sending[task] = item.merchant_id
+                task.add_done_callback(self._sent)
+            if len(prepared) < free:
+                return
 
-    async def _due_batch(self, now: datetime) -> dict[str, list[tuple[datetime, int, str, object]]]:
-        """Due work grouped by instance: each group runs in order, groups run side by side."""
-        async with self.store.read() as session:
-            rows = (await session.exec(
-                select(Delivery.next_attempt_at, Delivery.id, Delivery.instance_key).where(
-                    Delivery.status == "scheduled",
-                    col(Delivery.next_attempt_at).is_not(None),
-                    col(Delivery.next_attempt_at) <= now,
-                ).order_by(col(Delivery.next_attempt_at), col(Delivery.id))
-            )).all()
-        groups: dict[str, list[tuple[datetime, int, str, object]]] = defaultdict(list)
-        for due, delivery_id, key in rows:
-            if delivery_id in self.dispatcher.in_flight or delivery_id in self._broken:
-                continue
-            groups[key or f"delivery:{delivery_id}"].append((due, 1, "delivery", delivery_id))
-        for due, key in await self._due_instances(now):
-            if key in self._broken:
-                continue
-            groups[key].append((due, 0, "instance", key))
-        for items in groups.values():
-            items.sort(key=lambda item: (item[0], item[1], str(item[3])))
-        return groups
+    def _sent(self, task: asyncio.Task[object]) -> None:
+        self._sending.pop(task, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sending failed: %r", task.exception())
+        self.wake()  # a freed slot, or follow-up work of the reply
+
+    async def _drain_sending(self) -> None:
+        while self._sending:
+            await asyncio.wait(list(self._sending))
+
+    async def _cancel_sending(self) -> None:
+        tasks = list(self._sending)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        await self.dispatcher.quiet()
 
     async def _loop(self) -> None:
-        while True:
+        checked_senders = 0.0
+        while not self._stopping:
             self._wake.clear()
+            upcoming: Optional[datetime] = None
             try:
-                async with self._lock:
-                    await self._run_due()
+                for hook in self.before_pass:
+                    await hook()
+                if time.monotonic() - checked_senders > DEAD_SENDER_CHECK_S:
+                    checked_senders = time.monotonic()
+                    await self.dispatcher.notice_dead_senders()
+                if not self._walk_lock.locked():
+                    await self._pump()
                 upcoming = await self.next_due()
             except Exception:
                 log.exception("scheduler pass failed")
-                upcoming = None
-            delay: Optional[float] = IDLE_POLL_S
-            if upcoming is not None and self.clock.mode is not ClockMode.MANUAL:
-                delay = min(IDLE_POLL_S, max(0.02, self.clock.wall_seconds_until(upcoming) or 0.0))
-            elif self.clock.mode is ClockMode.MANUAL:
-                delay = None
+            delay = POLL_S  # due work not taken now is held by others or capped: a completion wakes us
+            if upcoming is not None and self.clock.mode is not ClockMode.MANUAL and upcoming > self.clock.now():
+                delay = min(POLL_S, max(0.001, self.clock.wall_seconds_until(upcoming) or 0.0))
+            if self._stopping:
+                return
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(delay):  # not wait_for: on 3.11 it can swallow a cancel
+                    await self._wake.wait()
+            except TimeoutError:
                 pass

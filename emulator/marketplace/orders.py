@@ -307,9 +307,10 @@ class Orders:
     async def fire_due(self, key: str) -> None:
         """Apply the instance's due transition: expiry (FREEZE) or end of retention (release)."""
         async with self.store.write() as session:
-            instance = await _get_instance(session, key)
+            # Locked on PostgreSQL, so that of two replicas one fires and the other sees it done.
+            instance = (await session.exec(select(Instance).where(Instance.key == key).with_for_update())).first()
             now = self.clock.now()
-            if instance.next_event_at is None or instance.next_event_at > now:
+            if instance is None or instance.next_event_at is None or instance.next_event_at > now:
                 return
             product = await session.get(Product, instance.product_id)
             merchant = await session.get(Merchant, instance.merchant_id)

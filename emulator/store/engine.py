@@ -1,8 +1,11 @@
-"""Engine and session handling.
+"""Engine and session handling, for SQLite (the zero-setup default) and PostgreSQL.
 
-Writes are serialised through one asyncio lock per process: SQLite allows a single writer, and
-taking the lock in-process avoids "database is locked" upgrades between concurrent sessions.
-Reads run freely (WAL mode).
+Reads and writes use separate engines. On SQLite every write transaction starts with
+``BEGIN IMMEDIATE``: it takes the file's write lock up front, so a read-modify-write is never
+interleaved with another process's writer (two processes on one file stay consistent; the busy
+timeout makes the second wait). Within a process, writes also queue on an asyncio lock so that
+they wait without holding a thread. On PostgreSQL, rows that more than one replica may change
+are claimed with ``FOR UPDATE [SKIP LOCKED]`` (see ``delivery.dispatcher``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from . import tables  # noqa: F401  (registers the tables)
 
 T = TypeVar("T")
-SCHEMA_VERSION = 5  # bump when a table changes shape; an older store is refused with a clear message
+SCHEMA_VERSION = 6  # bump when a table changes shape; an older store is refused with a clear message
 
 
 class StoreError(RuntimeError):
@@ -32,6 +35,8 @@ class StoreError(RuntimeError):
 
 def database_url(database: str) -> tuple[str, Path | None]:
     """Map the ``database`` setting to a SQLAlchemy URL; ':memory:' becomes a temporary file."""
+    if database.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + database.split("://", 1)[1], None
     if "://" in database:
         return database, None
     if database in (":memory:", ""):
@@ -40,36 +45,55 @@ def database_url(database: str) -> tuple[str, Path | None]:
     return f"sqlite+aiosqlite:///{Path(database).expanduser().resolve()}", None
 
 
+def _sync_url(url: str) -> str:
+    """The blocking driver of the same database, for the one-thread-hop paths."""
+    if url.startswith("sqlite"):
+        return url.replace("+aiosqlite", "")
+    return "postgresql+psycopg://" + url.split("://", 1)[1]
+
+
 class Store:
-    def __init__(self, engine: AsyncEngine, scratch_dir: Path | None = None, sync_engine: Engine | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, write_engine: AsyncEngine, sync_read: Engine, sync_write: Engine,
+                 scratch_dir: Path | None = None) -> None:
         self.engine = engine
+        self.write_engine = write_engine
+        self._sync_read = sync_read
+        self._sync_write = sync_write
         self._scratch_dir = scratch_dir
         self._write_lock = asyncio.Lock()
-        self._sync_engine = sync_engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
 
     @classmethod
     async def open(cls, database: str) -> "Store":
         url, scratch = database_url(database)
-        is_sqlite = url.startswith("sqlite")
-        engine = create_async_engine(
-            url, connect_args={"timeout": 30} if is_sqlite else {}, pool_pre_ping=not is_sqlite,
-            **({"pool_size": 4, "max_overflow": 4} if is_sqlite else {}),
-        )
-        sync_engine = None
-        if is_sqlite:
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-            sync_engine = create_engine(url.replace("+aiosqlite", ""), connect_args={"timeout": 30,
-                                        "check_same_thread": False}, pool_size=4, max_overflow=4)
-            event.listen(sync_engine, "connect", _sqlite_pragmas)
-        store = cls(engine, scratch, sync_engine)
-        async with engine.begin() as conn:
-            await conn.run_sync(_create_or_check, is_sqlite, url)
+        if url.startswith("sqlite"):
+            sqlite_args = {"timeout": 30}
+            engine = create_async_engine(url, connect_args=sqlite_args, pool_size=4, max_overflow=4)
+            write_engine = create_async_engine(url, connect_args=sqlite_args, pool_size=1, max_overflow=1)
+            sync_read = create_engine(_sync_url(url), connect_args={**sqlite_args, "check_same_thread": False},
+                                      pool_size=4, max_overflow=4)
+            sync_write = create_engine(_sync_url(url), connect_args={**sqlite_args, "check_same_thread": False},
+                                       pool_size=1, max_overflow=1)
+            for target in (engine.sync_engine, sync_read):
+                event.listen(target, "connect", _sqlite_pragmas)
+            for target in (write_engine.sync_engine, sync_write):
+                event.listen(target, "connect", _sqlite_pragmas)
+                event.listen(target, "connect", _sqlite_manual_transactions)
+                event.listen(target, "begin", _sqlite_begin_immediate)
+        else:
+            engine = create_async_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+            write_engine = engine
+            sync_read = sync_write = create_engine(_sync_url(url), pool_pre_ping=True, pool_size=8, max_overflow=8)
+        store = cls(engine, write_engine, sync_read, sync_write, scratch)
+        async with write_engine.begin() as conn:
+            await conn.run_sync(_create_or_check, url)
         return store
 
     async def close(self) -> None:
         await self.engine.dispose()
-        if self._sync_engine is not None:
-            self._sync_engine.dispose()
+        await self.write_engine.dispose()
+        self._sync_read.dispose()
+        self._sync_write.dispose()
         if self._scratch_dir is not None:
             shutil.rmtree(self._scratch_dir, ignore_errors=True)
 
@@ -79,14 +103,11 @@ class Store:
             yield session
 
     async def run_read(self, work: Callable[[Session], T]) -> T:
-        """Run a read-only ``work(session)`` in a worker thread with a plain SQLite session.
+        """Run a read-only ``work(session)`` in a worker thread with a blocking-driver session.
 
         aiosqlite hops between threads for every cursor call; a hot read path of several queries
-        is much faster done in one hop (used by the open APIs)."""
-        if self._sync_engine is None:
-            async with self.read() as session:
-                return await session.run_sync(work)
-        engine = self._sync_engine
+        is much faster done in one hop (used by the open APIs and the dispatcher)."""
+        engine = self._sync_read
 
         def run() -> T:
             with Session(engine, expire_on_commit=False) as session:
@@ -96,10 +117,7 @@ class Store:
 
     async def run_write(self, work: Callable[[Session], T]) -> T:
         """Like ``run_read`` for a batch of writes, committed together under the write lock."""
-        if self._sync_engine is None:
-            async with self.write() as session:
-                return await session.run_sync(work)
-        engine = self._sync_engine
+        engine = self._sync_write
 
         def run() -> T:
             with Session(engine, expire_on_commit=False) as session:
@@ -114,7 +132,7 @@ class Store:
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose changes are committed on success and rolled back on error."""
         async with self._write_lock:
-            async with AsyncSession(self.engine, expire_on_commit=False) as session:
+            async with AsyncSession(self.write_engine, expire_on_commit=False) as session:
                 try:
                     yield session
                     await session.commit()
@@ -125,23 +143,44 @@ class Store:
     async def wipe(self) -> None:
         """Delete every row (reset), keeping the schema."""
         async with self._write_lock:
-            async with self.engine.begin() as conn:
+            async with self.write_engine.begin() as conn:
                 for table in reversed(SQLModel.metadata.sorted_tables):
                     await conn.execute(table.delete())
 
 
-def _create_or_check(conn, is_sqlite: bool, url: str) -> None:  # type: ignore[no-untyped-def]
-    if is_sqlite:
-        existing = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type='table'").scalar()
-        version = conn.exec_driver_sql("PRAGMA user_version").scalar()
-        if existing and version != SCHEMA_VERSION:
-            raise StoreError(
-                f"the store {url} was written by schema version {version}, this emulator uses "
-                f"{SCHEMA_VERSION}; delete the file or point KOOGALLERY_DATABASE at a new one"
-            )
+def _create_or_check(conn, url: str) -> None:  # type: ignore[no-untyped-def]
+    version = _stored_version(conn)
+    if version is not None and version != SCHEMA_VERSION:
+        raise StoreError(
+            f"the store {url} was written by schema version {version}, this emulator uses "
+            f"{SCHEMA_VERSION}; delete the file or point KOOGALLERY_DATABASE at a new one"
+        )
     SQLModel.metadata.create_all(conn)
-    if is_sqlite:
+    if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    else:
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS store_meta (version INTEGER NOT NULL)")
+        conn.exec_driver_sql("DELETE FROM store_meta")
+        conn.exec_driver_sql(f"INSERT INTO store_meta (version) VALUES ({SCHEMA_VERSION})")
+
+
+def _stored_version(conn) -> int | None:  # type: ignore[no-untyped-def]
+    """The schema version of an existing store; None for an empty one."""
+    if conn.dialect.name == "sqlite":
+        existing = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type='table'").scalar()
+        return int(conn.exec_driver_sql("PRAGMA user_version").scalar()) if existing else None
+    if conn.exec_driver_sql("SELECT to_regclass('store_meta')").scalar() is None:
+        return None
+    return conn.exec_driver_sql("SELECT max(version) FROM store_meta").scalar()
+
+
+def _sqlite_manual_transactions(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    """Let SQLAlchemy emit BEGIN itself (the driver would otherwise begin lazily, deferred)."""
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -138,6 +138,9 @@ class Delivery(SQLModel, table=True):
     note: Optional[str] = None
     created_at: NaiveDatetime
     finished_at: Optional[NaiveDatetime] = None
+    # The claim of the process sending its next attempt (wall-clock expiry); see delivery.dispatcher.
+    lease_owner: Optional[str] = Field(default=None, index=True)
+    lease_until: Optional[NaiveDatetime] = None
 
 
 class Attempt(SQLModel, table=True):
@@ -169,11 +172,14 @@ class Attempt(SQLModel, table=True):
 
 
 class ClockRow(SQLModel, table=True):
+    """The deployment's one clock; ``version`` grows with every change so replicas notice it."""
+
     id: int = Field(default=1, primary_key=True)
     mode: str
     speed: float
     anchor_emulated: NaiveDatetime
     anchor_wall: NaiveDatetime
+    version: int = 0
 
 
 

@@ -1,0 +1,157 @@
+"""Claims: which process sends a delivery's next attempt, decided in the store.
+
+A process claims a delivery by writing its name and a wall-clock expiry into the row (a lease)
+in the same transaction that writes the attempt; only the holder sends it, and the lease is
+cleared when the reply is recorded. An expired lease, or one whose holder is known to be dead
+(same machine, process gone), is taken over and the attempt it left ``sending`` is marked
+interrupted. No in-memory set decides who sends, so replicas can share a store.
+
+On PostgreSQL the candidate rows are locked with ``FOR UPDATE SKIP LOCKED`` (two replicas never
+wait for, nor take, each other's rows); on SQLite the write transaction is ``BEGIN IMMEDIATE``
+(one writer at a time) and the conditional ``UPDATE … RETURNING`` confirms each claim.
+
+Per-instance order: a delivery is claimable only when no scheduled delivery of the same instance
+is due before it and no other delivery of the instance is leased, so an instance's calls go out
+one at a time, in schedule order, across processes.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable, Optional, Sequence
+
+from sqlalchemy import and_, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select, update
+
+from ..store.tables import Attempt, Delivery
+
+HOST = socket.gethostname()
+
+
+def new_owner() -> str:
+    """``host/pid/boot``: enough to tell, on the same machine, whether the holder still runs."""
+    return f"{HOST}/{os.getpid()}/{secrets.token_hex(4)}"
+
+
+def owner_is_dead(owner: str, me: str) -> bool:
+    """True only when certain: the holder ran on this machine and its process is gone (or it is
+    an earlier life of this very process id, as after a container restart)."""
+    host, _, rest = owner.partition("/")
+    pid_text, _, boot = rest.partition("/")
+    if host != HOST or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return owner != me and boot != me.rsplit("/", 1)[-1]
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@dataclass
+class ClaimRequest:
+    """What to claim: due deliveries (``now``), or the given ``ids`` whatever their time.
+
+    ``max_id``/``also``: only deliveries that existed when a clock step began, plus those its
+    own replies created (the manual walk is not held up by orders arriving meanwhile).
+    ``active``: attempts this process is already sending, per merchant, for the per-merchant cap.
+    """
+
+    limit: int
+    now: Optional[datetime] = None
+    ids: Optional[Sequence[int]] = None
+    max_id: Optional[int] = None
+    also: Iterable[int] = ()
+    per_merchant: Optional[int] = None
+    active: Counter[str] = field(default_factory=Counter)
+
+
+def claim(session: Session, request: ClaimRequest, owner: str, wall: datetime, lease_until: datetime,
+          dead_owners: Iterable[str] = ()) -> list[Delivery]:
+    """Claim deliveries inside the caller's write transaction; returns them, leased to ``owner``."""
+    lease_free = or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < wall,
+                     col(Delivery.lease_owner).in_(list(dead_owners)))
+    query = select(Delivery.id, Delivery.merchant_id).where(Delivery.status == "scheduled", lease_free)
+    if request.ids is not None:
+        query = query.where(col(Delivery.id).in_(list(request.ids)))
+    else:
+        assert request.now is not None
+        query = query.where(col(Delivery.next_attempt_at).is_not(None), col(Delivery.next_attempt_at) <= request.now,
+                            ~_earlier_sibling(), ~_leased_sibling(wall))
+        if request.max_id is not None:
+            query = query.where(or_(col(Delivery.id) <= request.max_id, col(Delivery.id).in_(list(request.also))))
+        if request.per_merchant is not None:
+            full = [m for m, n in request.active.items() if n >= request.per_merchant]
+            if full:
+                query = query.where(col(Delivery.merchant_id).not_in(full))
+        query = query.order_by(col(Delivery.next_attempt_at), col(Delivery.id)).limit(request.limit * 4)
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
+    picked = _within_caps(session.exec(query).all(), request)
+    if not picked:
+        return []
+    ids = list(session.execute(
+        update(Delivery).where(col(Delivery.id).in_(picked), lease_free)
+        .values(lease_owner=owner, lease_until=lease_until).returning(Delivery.id)  # type: ignore[arg-type]
+    ).scalars().all())
+    if not ids:
+        return []
+    # An attempt left ``sending`` by a holder whose lease ran out was interrupted: its slot is sent again.
+    session.exec(update(Attempt).where(col(Attempt.delivery_id).in_(ids), Attempt.state == "sending")
+                 .values(state="interrupted", passed=False, failures=[INTERRUPTED]))
+    session.expire_all()
+    return list(session.exec(select(Delivery).where(col(Delivery.id).in_(ids)).order_by(col(Delivery.id))).all())
+
+
+def _within_caps(rows: Sequence[tuple[int, str]], request: ClaimRequest) -> list[int]:
+    taken: Counter[str] = Counter(request.active)
+    picked: list[int] = []
+    for delivery_id, merchant_id in rows:
+        if len(picked) >= request.limit:
+            break
+        if request.per_merchant is not None and taken[merchant_id] >= request.per_merchant:
+            continue
+        taken[merchant_id] += 1
+        picked.append(delivery_id)
+    return picked
+
+
+def _earlier_sibling():  # type: ignore[no-untyped-def]
+    """A scheduled delivery of the same instance is due before this one."""
+    other = aliased(Delivery)
+    return select(other.id).where(
+        other.instance_key == Delivery.instance_key, other.status == "scheduled",
+        col(other.next_attempt_at).is_not(None),
+        or_(other.next_attempt_at < Delivery.next_attempt_at,
+            and_(other.next_attempt_at == Delivery.next_attempt_at, other.id < Delivery.id)),
+    ).exists()
+
+
+def _leased_sibling(wall: datetime):  # type: ignore[no-untyped-def]
+    """Another delivery of the same instance is being sent right now."""
+    other = aliased(Delivery)
+    return select(other.id).where(other.instance_key == Delivery.instance_key, other.id != Delivery.id,
+                                  col(other.lease_until).is_not(None), other.lease_until >= wall).exists()
+
+
+def release(delivery: Delivery) -> None:
+    delivery.lease_owner, delivery.lease_until = None, None
+
+
+def dead_owners(session: Session, me: str) -> list[str]:
+    """Holders of current leases that are known to be dead."""
+    owners = session.exec(select(Delivery.lease_owner).where(col(Delivery.lease_owner).is_not(None)).distinct()).all()
+    return [owner for owner in owners if owner and owner_is_dead(owner, me)]
+
+
+INTERRUPTED = "interrupted: the emulator stopped before the reply was recorded; this slot is sent again (PROTOCOL §9)"
