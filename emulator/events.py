@@ -33,6 +33,10 @@ class EventBus:
                     pass
             queue.put_nowait(event)
 
+    @property
+    def watched(self) -> bool:
+        return bool(self._subscribers)
+
     def close(self) -> None:
         """Tell every subscriber to stop (server shutdown)."""
         self.publish("shutdown")

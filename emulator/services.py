@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from typing import Awaitable, Callable, Optional
 
-from sqlmodel import select
+from sqlmodel import col, func, select
 
 from .clock import Clock, ClockError, ClockMode, ClockState, wall_now
 from .delivery.dispatcher import Dispatcher, Outcome
@@ -32,7 +32,7 @@ from .marketplace.targets import OwnAddress
 from .requestguard import own_host_names
 from .settings import Settings
 from .store import Store
-from .store.tables import ClockRow, Merchant
+from .store.tables import Attempt, ClockRow, DialRun, InboundCall, Merchant, OAuthEvent, Order
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ class Services:
             jobs=[self.dialtests],
         )
         self.scheduler.before_pass.append(self.adopt_shared_clock)
+        self.scheduler.before_pass.append(self._notice_changes_of_other_replicas)
+        self._seen_marks: tuple[object, ...] = ()
         self.catalogue = Catalogue(store, clock)
         self.deliveries = Deliveries(store, clock, self._wake)
         self.credentials = Credentials(store, clock)
@@ -163,6 +165,20 @@ class Services:
             self.clock.restore(ClockState(ClockMode(row.mode), row.speed, row.anchor_emulated, row.anchor_wall))
         finally:
             self._adopting = False
+
+    async def _notice_changes_of_other_replicas(self) -> None:
+        """Live views follow work done by other replicas too (polled while someone watches)."""
+        if not self.events.watched:
+            return
+        async with self.store.read() as session:
+            marks = tuple([(await session.exec(select(func.count(col(Order.id))))).one()] + [
+                (await session.exec(select(func.max(col(table.id))))).one()
+                for table in (Attempt, InboundCall, OAuthEvent, DialRun)])
+        if self._seen_marks and marks != self._seen_marks:
+            for kind, old, new in zip(("order", "delivery", "inbound", "oauth", "dialtest"), self._seen_marks, marks):
+                if old != new:
+                    self.events.publish(kind)
+        self._seen_marks = marks
 
     def _persist_clock_later(self, _state: ClockState) -> None:
         self.events.publish("clock")
