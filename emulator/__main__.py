@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--clock-mode", choices=("real", "scaled", "manual"), help="KOOGALLERY_CLOCK_MODE")
     serve.add_argument("--clock-speed", type=float, help="speed factor of the scaled clock (KOOGALLERY_CLOCK_SPEED)")
     serve.add_argument("--print-url", action="store_true", help="print the bound URL on stdout once ready")
-    scenario = commands.add_parser("scenario", help="list or run the named scenarios (fixtures/scenarios)")
+    scenario = commands.add_parser("scenario", help="list or run the named scenarios (shipped with the package)")
     scenario.add_argument("action", choices=("list", "run"))
     scenario.add_argument("name", nargs="?", help="scenario to run")
     scenario.add_argument("--url", help="a running emulator (default: a throw-away one with the demo merchant)")

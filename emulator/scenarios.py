@@ -1,6 +1,8 @@
 """Named scenarios: scripted lifecycles run against the merchant's interface, with a pass/fail report.
 
-A scenario is a JSON file in ``fixtures/scenarios/``: a name, a description and steps. Each step is
+A scenario is a JSON file in the ``scenarios/`` folder of the fixtures (``settings.fixtures_dir``: the
+repository's ``fixtures/scenarios/``, installed as package data ``emulator/_fixtures/scenarios/``;
+``KOOGALLERY_FIXTURES_DIR`` points elsewhere): a name, a description and steps. Each step is
 one action (``buy``, ``renew``, ``convert``, ``upgrade``, ``unsubscribe``, ``freeze``, ``unfreeze``,
 ``release``, ``advance``) or one check (``expect`` a delivery outcome, ``expect_state`` of an
 instance). ``"as": "name"`` keeps an order for later steps, which refer to it as ``"$name"``.

@@ -10,17 +10,37 @@ from __future__ import annotations
 import os
 import tomllib
 from datetime import datetime, timezone
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ENV_PREFIX = "KOOGALLERY_"
+# The repository's top-level fixtures/ folder is installed as this package (pyproject.toml).
+FIXTURES_PACKAGE = "emulator._fixtures"
+# Used only when the package cannot be imported: a checkout on sys.path that was never installed.
 REPO_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 class SettingsError(Exception):
     """Raised when the configuration is invalid; the message names each offending setting."""
+
+
+def packaged_fixtures_dir() -> Path:
+    """The folder of the demo catalogue (``demo-catalogue.json``) and the scenarios (``scenarios/``)
+    that ship with the emulator: the package ``emulator._fixtures``, found with
+    ``importlib.resources`` in a wheel install and an editable install alike. This is the default of
+    the ``fixtures_dir`` setting, which ``KOOGALLERY_FIXTURES_DIR`` overrides."""
+    try:
+        root = resources.files(FIXTURES_PACKAGE)
+    except ModuleNotFoundError:
+        return REPO_FIXTURES
+    if isinstance(root, Path):
+        return root
+    # Installed inside a zip archive: the store and the scenario runner need real files.
+    raise SettingsError(f"the emulator's fixtures are inside an archive ({root}); set {ENV_PREFIX}FIXTURES_DIR "
+                        "to a folder holding demo-catalogue.json and scenarios/")
 
 
 class Settings(BaseModel):
@@ -39,7 +59,7 @@ class Settings(BaseModel):
     demo_merchant: bool = True
     merchant_url: str | None = None
     merchant_key: str | None = None
-    fixtures_dir: Path = REPO_FIXTURES
+    fixtures_dir: Path = Field(default_factory=packaged_fixtures_dir)
     seed_demo: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Browser safety (README "Security"): extra host names served besides the bound address and
@@ -87,6 +107,13 @@ class Settings(BaseModel):
         if value is None or value.tzinfo is None:
             return value
         return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    @field_validator("fixtures_dir")
+    @classmethod
+    def _existing_dir(cls, value: Path) -> Path:
+        if not value.is_dir():
+            raise ValueError("must be an existing folder (it holds demo-catalogue.json and scenarios/)")
+        return value
 
     @field_validator("merchant_url")
     @classmethod

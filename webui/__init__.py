@@ -13,6 +13,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from emulator import __version__
 from emulator.control.keys import SERVICES, SETTINGS
 from emulator.control.views import clock_view
 
@@ -32,6 +33,7 @@ async def _context(request: web.Request) -> dict[str, Any]:
         "flash": take_flash(request),
         "clock": clock_view(request.app[SERVICES].clock),
         "path": request.path_qs,
+        "version": __version__,
     }
 
 

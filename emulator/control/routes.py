@@ -62,8 +62,7 @@ class DeliveryQuery(_Query):
     after_id: Optional[int] = Field(None, ge=0, le=MAX_ID)
 
 
-class InstanceQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class InstanceQuery(_Query):
     merchant_id: Optional[str] = None
     state: Optional[Literal["pending", "active", "frozen", "released", "failed"]] = None
 
@@ -101,10 +100,12 @@ class ClockInput(StrictInput):
 
 # -- health ----------------------------------------------------------------------------------
 async def healthz(request: web.Request) -> web.Response:
+    from .. import __version__
+
     services = _services(request)
     if not services.ready:
-        return web.json_response({"status": "starting"}, status=503)
-    return web.json_response({"status": "ok", "clock": clock_view(services.clock)})
+        return web.json_response({"status": "starting", "version": __version__}, status=503)
+    return web.json_response({"status": "ok", "version": __version__, "clock": clock_view(services.clock)})
 
 
 # -- merchants -------------------------------------------------------------------------------
@@ -266,7 +267,7 @@ async def query_instance(request: web.Request) -> web.Response:
 @routes.get(PREFIX + "/instances")
 async def list_instances(request: web.Request) -> web.Response:
     q = parse_query(request, InstanceQuery)
-    instances = await _services(request).orders.list_instances(q.merchant_id, q.state)
+    instances = await _services(request).orders.list_instances(q.merchant_id, q.state, q.limit, q.offset)
     return web.json_response({"instances": [instance_view(i) for i in instances]})
 
 

@@ -100,14 +100,16 @@ class Orders:
             assert product is not None
             return instance, product
 
-    async def list_instances(self, merchant_id: Optional[str] = None, state: Optional[str] = None) -> Sequence[Instance]:
+    async def list_instances(self, merchant_id: Optional[str] = None, state: Optional[str] = None,
+                             limit: int = 100, offset: int = 0) -> Sequence[Instance]:
+        """Newest first, one page (served by the (merchant_id,) created_at, key indexes)."""
         async with self.store.read() as session:
             query = select(Instance).order_by(col(Instance.created_at).desc(), col(Instance.key).desc())
             if merchant_id:
                 query = query.where(Instance.merchant_id == merchant_id)
             if state:
                 query = query.where(Instance.state == state)
-            return (await session.exec(query)).all()
+            return (await session.exec(query.offset(offset).limit(limit))).all()
 
     # -- creating --------------------------------------------------------------------------
     async def create(self, data: OrderInput) -> Order:

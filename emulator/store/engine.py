@@ -26,7 +26,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from . import tables  # noqa: F401  (registers the tables)
 
 T = TypeVar("T")
-SCHEMA_VERSION = 6  # bump when a table changes shape; an older store is refused with a clear message
 
 
 class StoreError(RuntimeError):
@@ -148,30 +147,55 @@ class Store:
                     await conn.execute(table.delete())
 
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+LEGACY_REVISIONS = {5: "0001", 6: "0002"}  # stores written before migrations: schema version -> revision
+
+
 def _create_or_check(conn, url: str) -> None:  # type: ignore[no-untyped-def]
-    version = _stored_version(conn)
-    if version is not None and version != SCHEMA_VERSION:
-        raise StoreError(
-            f"the store {url} was written by schema version {version}, this emulator uses "
-            f"{SCHEMA_VERSION}; delete the file or point KOOGALLERY_DATABASE at a new one"
-        )
-    SQLModel.metadata.create_all(conn)
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    else:
-        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS store_meta (version INTEGER NOT NULL)")
-        conn.exec_driver_sql("DELETE FROM store_meta")
-        conn.exec_driver_sql(f"INSERT INTO store_meta (version) VALUES ({SCHEMA_VERSION})")
+    """Create a new store at the newest revision, or upgrade an existing one in place."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    current = MigrationContext.configure(conn).get_current_revision()
+    if current is None:
+        legacy = _legacy_version(conn)
+        if legacy is None:  # a new store
+            SQLModel.metadata.create_all(conn)
+            command.stamp(config, "head")
+            return
+        if legacy not in LEGACY_REVISIONS:
+            raise StoreError(f"the store {url} was written by schema version {legacy}, which this emulator "
+                             "cannot upgrade; point KOOGALLERY_DATABASE at a new store")
+        command.stamp(config, LEGACY_REVISIONS[legacy])
+    elif not _known(config, current):
+        raise StoreError(f"the store {url} was written by a newer release (revision {current}); "
+                         "upgrade the emulator or point KOOGALLERY_DATABASE at another store")
+    command.upgrade(config, "head")
 
 
-def _stored_version(conn) -> int | None:  # type: ignore[no-untyped-def]
-    """The schema version of an existing store; None for an empty one."""
+def _known(config, revision: str) -> bool:  # type: ignore[no-untyped-def]
+    from alembic.script import ScriptDirectory
+
+    try:
+        return ScriptDirectory.from_config(config).get_revision(revision) is not None
+    except Exception:  # alembic raises various errors for unknown revisions
+        return False
+
+
+def _legacy_version(conn) -> int | None:  # type: ignore[no-untyped-def]
+    """The schema version of a store written before migrations; None for an empty store."""
     if conn.dialect.name == "sqlite":
         existing = conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE type='table'").scalar()
         return int(conn.exec_driver_sql("PRAGMA user_version").scalar()) if existing else None
-    if conn.exec_driver_sql("SELECT to_regclass('store_meta')").scalar() is None:
+    if conn.exec_driver_sql("SELECT to_regclass('merchant')").scalar() is None:
         return None
-    return conn.exec_driver_sql("SELECT max(version) FROM store_meta").scalar()
+    if conn.exec_driver_sql("SELECT to_regclass('store_meta')").scalar() is not None:
+        return conn.exec_driver_sql("SELECT max(version) FROM store_meta").scalar()
+    return 6
 
 
 def _sqlite_manual_transactions(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

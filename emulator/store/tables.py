@@ -72,6 +72,8 @@ class Order(SQLModel, table=True):
     created_at: NaiveDatetime
     seq: Optional[int] = Field(default=None, index=True)
 
+    __table_args__ = (Index("ix_order_merchant_seq", "merchant_id", "seq"),)
+
 
 class OrderLine(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
@@ -106,7 +108,11 @@ class Instance(SQLModel, table=True):
     created_at: NaiveDatetime
     released_at: Optional[NaiveDatetime] = None
 
-    __table_args__ = (Index("ix_instance_merchant_instance_id", "merchant_id", "instance_id"),)
+    __table_args__ = (
+        Index("ix_instance_merchant_instance_id", "merchant_id", "instance_id"),
+        Index("ix_instance_created_key", "created_at", "key"),
+        Index("ix_instance_merchant_created_key", "merchant_id", "created_at", "key"),
+    )
 
 
 class Delivery(SQLModel, table=True):
@@ -141,6 +147,8 @@ class Delivery(SQLModel, table=True):
     # The claim of the process sending its next attempt (wall-clock expiry); see delivery.dispatcher.
     lease_owner: Optional[str] = Field(default=None, index=True)
     lease_until: Optional[NaiveDatetime] = None
+
+    __table_args__ = (Index("ix_delivery_due", "status", "next_attempt_at", "id"),)
 
 
 class Attempt(SQLModel, table=True):

@@ -3,12 +3,19 @@
 Fixtures:
 
 * ``koogallery`` – a ``SandboxClient`` on the session's emulator, reset before each test (empty
-  store plus the demo catalogue, manual clock at a fixed start).
-* ``koogallery_server`` – the session's ``ThreadedEmulator`` (its ``url``, its ``server``).
+  store plus the demo catalogue, manual clock at a fixed start). Needs pytest-asyncio.
+* ``koogallery_sync`` – the same for suites that are not async: a ``SyncSandboxClient`` (blocking,
+  same methods) on the session's emulator, reset before each test. Needs no pytest-asyncio.
+* ``koogallery_server`` – the session's ``ThreadedEmulator`` (its ``url``, its ``server``), started
+  on first use and stopped at the end of the session.
 * ``koogallery_isolated`` – a ``SandboxClient`` on an emulator of its own, started and stopped
-  around the test (for tests that change settings or must not share a process).
+  around the test (for tests that must not share the session's emulator, e.g. because they leave
+  the demo merchant misbehaving; for other settings, start a ``ThreadedEmulator(**settings)``).
 
-The emulator listens on a free port, so parallel workers (pytest-xdist) never clash.
+The clock starts at 2026-01-01T00:00:00 UTC (manual mode) unless the ini option
+``koogallery_clock_start`` says otherwise. The emulator listens on a free port of 127.0.0.1 and
+keeps its store in memory, so parallel workers (pytest-xdist) each get their own and never clash.
+README section "Use it from your tests" has examples and timings.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ def async_fixture(function: Any) -> Any:
 
 
 from .client import SandboxClient
+from .sync_client import SyncSandboxClient
 from .threaded import ThreadedEmulator
 
 CLOCK_START = datetime(2026, 1, 1, 0, 0, 0)
@@ -74,6 +82,16 @@ async def koogallery(koogallery_server: ThreadedEmulator) -> AsyncIterator[Sandb
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture
+def koogallery_sync(koogallery_server: ThreadedEmulator) -> Iterator[SyncSandboxClient]:
+    client = SyncSandboxClient(koogallery_server.url)
+    try:
+        client.reset()
+        yield client
+    finally:
+        client.close()
 
 
 @async_fixture

@@ -11,6 +11,7 @@ from aiohttp import web
 from emulator.app import EmulatorServer
 
 from ..helpers import Api
+from ..processes import serve
 
 ATTACK = """<!doctype html><title>neighbour</title>
 <form id="f" method="post" action="{target}/orders">
@@ -31,12 +32,8 @@ async def neighbour(emulator: EmulatorServer) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/", attack)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}/"
+    runner, base = await serve(app)
+    yield base + "/"
     await runner.cleanup()
 
 

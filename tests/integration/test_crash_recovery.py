@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -13,38 +10,8 @@ import pytest
 
 from ..conftest import STUB_KEY, RunningStub
 from ..helpers import Api, parse_time
+from ..processes import EmulatorProcess
 
-START = "2026-01-31T10:00:00"
-
-
-class EmulatorProcess:
-    def __init__(self, database: Path) -> None:
-        self.database = database
-        self.process: asyncio.subprocess.Process | None = None
-        self.url = ""
-
-    async def start(self) -> str:
-        env = {**os.environ, "KOOGALLERY_CLOCK_START": START, "KOOGALLERY_LOG_LEVEL": "WARNING"}
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "emulator", "serve", "--port", "0", "--print-url",
-            "--database", str(self.database), "--clock-mode", "manual",
-            stdout=asyncio.subprocess.PIPE, env=env,
-        )
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), timeout=30)
-        self.url = line.decode().strip()
-        assert self.url.startswith("http://"), f"emulator did not start: {line!r}"
-        return self.url
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            await self.process.wait()
 
 
 @pytest.fixture

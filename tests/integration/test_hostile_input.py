@@ -17,6 +17,7 @@ from emulator.settings import load_settings
 
 from ..conftest import START, Shop
 from ..helpers import PREFIX, Api
+from ..processes import serve
 
 DEEP = b"[" * 1000 + b"]" * 1000
 HUGE_INT = b'{"period_number": 1' + b"0" * 5000 + b"}"
@@ -272,13 +273,9 @@ async def test_a_large_reply_arriving_in_pieces_is_read_whole(api: Api) -> None:
 
     app = web.Application()
     app.router.add_post("/produce", produce)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, base = await serve(app)
     try:
-        await api.ok("PATCH", "/merchants/demo", {"production_url": f"http://127.0.0.1:{port}/produce"})
+        await api.ok("PATCH", "/merchants/demo", {"production_url": base + "/produce"})
         order = await api.ok("POST", "/orders", {"product": "demo-saas-monthly"})
         await api.settle()
         delivery = await api.only_delivery(order_id=order["order_id"], activity="newInstance")
@@ -309,3 +306,14 @@ async def test_the_demo_merchant_reads_orders_and_gets_no_r7_warning(api: Api, e
     poll = await api.only_delivery(order_id=order["order_id"], activity="queryInstance")
     assert poll["status"] == "succeeded"
     assert not any("R7" in w for w in poll["attempt_log"][-1]["warnings"])
+
+
+async def test_instances_are_paged_like_every_list(api: Api) -> None:
+    for _ in range(3):
+        await api.ok("POST", "/orders", {"product": "demo-onetime"})
+    first = (await api.ok("GET", "/instances", params={"limit": "2"}))["instances"]
+    rest = (await api.ok("GET", "/instances", params={"limit": "2", "offset": "2"}))["instances"]
+    assert len(first) == 2 and len(rest) == 1
+    assert {i["key"] for i in first}.isdisjoint({i["key"] for i in rest})
+    status, answer = await api.call("GET", "/instances", params={"limit": "0"})
+    assert status == 400 and answer["error"]["field"] == "limit"

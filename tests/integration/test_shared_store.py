@@ -5,56 +5,25 @@ the clock is one, and a slow merchant never holds up a fast one."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator
 
 import pytest
 
 from ..conftest import STUB_KEY, RunningStub
 from ..helpers import Api
+from ..processes import EmulatorProcess, serve
 
-START = "2026-01-31T10:00:00"
 
 
-class Replica:
-    """One emulator process, as a deployment runs it."""
+class Replica(EmulatorProcess):
+    """One emulator process of a deployment whose replicas share a store."""
 
-    def __init__(self, database: str, **env: str) -> None:
-        self.database = database
-        self.env = env
-        self.process: Optional[asyncio.subprocess.Process] = None
-        self.url = ""
-
-    async def start(self) -> "Replica":
-        env = {**os.environ, "KOOGALLERY_CLOCK_START": START, "KOOGALLERY_LOG_LEVEL": "WARNING", **self.env}
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "emulator", "serve", "--port", "0", "--print-url",
-            "--database", self.database, "--clock-mode", "manual", stdout=asyncio.subprocess.PIPE, env=env)
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), timeout=60)
-        self.url = line.decode().strip()
-        assert self.url.startswith("http://"), f"replica did not start: {line!r}"
+    async def start(self) -> "Replica":  # type: ignore[override]
+        await super().start()
         return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            await self.process.wait()
 
 
 @pytest.fixture(params=["sqlite-file", "postgres"])
@@ -188,17 +157,12 @@ async def test_each_dial_test_slot_runs_once_across_replicas(replicas: list[Repl
 
 async def test_a_slow_merchant_does_not_hold_up_a_fast_one(api: Api, merchant_stub: RunningStub) -> None:
     """Real clock: 40 orders of a merchant that answers after 3 s, then orders of a fast one."""
-    from aiohttp import web
-
     from emulator.testing.merchant_stub import MerchantStub
 
     slow = MerchantStub("slow-key")
     slow.behaviour.delay_s = 3.0
-    runner = web.AppRunner(slow.app(), access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    slow_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/produce"  # type: ignore[union-attr]
+    runner, base = await serve(slow.app())
+    slow_url = base + "/produce"
     try:
         await api.ok("PUT", "/clock", {"mode": "real"})
         await api.ok("POST", "/merchants", {"id": "slow", "name": "Slow", "production_url": slow_url,
