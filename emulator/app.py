@@ -98,6 +98,8 @@ class EmulatorServer:
         await self.services.start(self.url)
         await self._connect_demo_stub()
         self.services.after_reset.append(self._connect_demo_stub)
+        if self.services.seeded_at_start:
+            await self.services.remember_seed()
 
         async def follow_demo_pair(issued: Issued) -> None:
             if issued.merchant_id == "demo":

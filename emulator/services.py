@@ -8,9 +8,10 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
-from typing import Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional
 
-from sqlmodel import col, func, select
+from sqlalchemy import insert
+from sqlmodel import Session, SQLModel, col, func, select
 
 from .clock import Clock, ClockError, ClockMode, ClockState, wall_now
 from .delivery.dispatcher import Dispatcher, Outcome
@@ -32,7 +33,9 @@ from .marketplace.targets import OwnAddress
 from .requestguard import own_host_names
 from .settings import Settings
 from .store import Store
-from .store.tables import Attempt, ClockRow, DialRun, InboundCall, Merchant, OAuthEvent, Order
+from .store.tables import (
+    ApiCredential, Attempt, ClockRow, DialRun, InboundCall, Merchant, OAuthApp, OAuthEvent, OAuthUser, Order, Product,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,8 @@ class Services:
         self.scheduler.before_pass.append(self.adopt_shared_clock)
         self.scheduler.before_pass.append(self._notice_changes_of_other_replicas)
         self._seen_marks: tuple[object, ...] = ()
+        self._seed_rows: Optional[list[tuple[type[SQLModel], list[dict[str, Any]]]]] = None
+        self.seeded_at_start = False
         self.catalogue = Catalogue(store, clock)
         self.deliveries = Deliveries(store, clock, self._wake)
         self.credentials = Credentials(store, clock)
@@ -92,7 +97,7 @@ class Services:
             own_host_names(self.settings.host, self.settings.allowed_hosts.split(",")), urlsplit(base_url).port or 80)
         if self.settings.demo_merchant and not self.settings.merchant_url:
             self.demo_merchant_url = base_url.rstrip("/") + "/demo-merchant/produce"
-        await self._seed_if_empty()
+        self.seeded_at_start = await self._seed_if_empty()
         await self._point_builtin_merchants()
         await self.credentials.load()
         interrupted = await self.dispatcher.recover()
@@ -193,21 +198,30 @@ class Services:
 
     # -- reset -----------------------------------------------------------------------------
     async def reset(self, seed: bool = True) -> None:
-        """Forget every merchant, order and delivery; restart the clock; reload the demo data."""
+        """Forget every merchant, order and delivery; restart the clock; reload the demo data.
+
+        The demo data is seeded the slow way (through the services) once; after that a reset
+        writes the remembered rows back in the same transaction that empties the store."""
         await self.journal.flush()
+        snapshot = self._seed_rows if seed else []
         async with self.scheduler.exclusive():
-            await self.store.wipe()
+            await self.store.run_write(lambda session: _replace_everything(session, snapshot or []))
             self.dialtests.forget()
-            fresh = _fresh_clock_state(self.settings)
-            self.clock.restore(fresh)  # same Clock object: every holder sees the new time
+            self.clock.restore(_fresh_clock_state(self.settings))  # same Clock: every holder sees it
             await self.save_clock()
-            if seed:
+            if seed and snapshot is None:
                 await self._seed_if_empty()
                 await self._point_builtin_merchants()
             await self.credentials.load()
         for hook in self.after_reset:
             await hook()
+        if seed and snapshot is None:
+            await self.remember_seed()
         self.events.publish("reset")
+
+    async def remember_seed(self) -> None:
+        """Remember the freshly seeded catalogue (and the demo merchant's AK/SK) for fast resets."""
+        self._seed_rows = await self.store.run_read(_seed_rows)
 
     # -- internals -------------------------------------------------------------------------
     def _wake(self) -> None:
@@ -220,16 +234,17 @@ class Services:
             return SyncOutcome(delivery_id, False, "the call could not be sent")
         return SyncOutcome(delivery_id, outcome.passed, outcome.summary)
 
-    async def _seed_if_empty(self) -> None:
+    async def _seed_if_empty(self) -> bool:
+        """Load the demo catalogue into an empty store; True when it did."""
         async with self.store.read() as session:
             if (await session.exec(select(Merchant))).first() is not None:
-                return
+                return False
         if not self.settings.seed_demo:
-            return
+            return False
         path = Path(self.settings.fixtures_dir) / "demo-catalogue.json"
         if not path.exists():
             log.warning("no demo catalogue at %s; starting empty", path)
-            return
+            return False
         data = json.loads(path.read_text(encoding="utf-8"))
         for raw in data.get("merchants", []):
             merchant = MerchantInput(**{**raw, "production_url": raw["production_url"].replace(
@@ -244,6 +259,7 @@ class Services:
             app = await self.oauth.create_app(AppInput(**raw))
             for user in users:
                 await self.oauth.add_user(app.client_id, UserInput(**user))
+        return True
 
     async def _mark_builtin(self, merchant_id: str) -> None:
         async with self.store.write() as session:
@@ -267,6 +283,22 @@ class Services:
                 if self.settings.merchant_url:
                     merchant.builtin_stub = False  # now a real merchant: leave it alone from here on
                 session.add(merchant)
+
+
+SEED_TABLES = (Merchant, Product, OAuthApp, OAuthUser, ApiCredential)  # what seeding writes, in FK order
+
+
+def _seed_rows(session: Session) -> list[tuple[type[SQLModel], list[dict[str, Any]]]]:
+    return [(table, [row.model_dump() for row in session.exec(select(table)).all()]) for table in SEED_TABLES]
+
+
+def _replace_everything(session: Session, rows: list[tuple[type[SQLModel], list[dict[str, Any]]]]) -> None:
+    """Empty every table, then insert ``rows`` (a remembered seed), in one transaction."""
+    for table in reversed(SQLModel.metadata.sorted_tables):
+        session.execute(table.delete())
+    for model, values in rows:
+        if values:
+            session.execute(insert(model), values)
 
 
 def _fresh_clock_state(settings: Settings) -> ClockState:

@@ -139,12 +139,6 @@ class Store:
                     await session.rollback()
                     raise
 
-    async def wipe(self) -> None:
-        """Delete every row (reset), keeping the schema."""
-        async with self._write_lock:
-            async with self.write_engine.begin() as conn:
-                for table in reversed(SQLModel.metadata.sorted_tables):
-                    await conn.execute(table.delete())
 
 
 MIGRATIONS = Path(__file__).parent / "migrations"
