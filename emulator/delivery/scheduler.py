@@ -56,7 +56,7 @@ class Scheduler:
         clock: Clock,
         dispatcher: Dispatcher,
         due_instances: Callable[[datetime], Awaitable[list[tuple[datetime, str]]]],
-        next_instance_event: Callable[[], Awaitable[Optional[datetime]]],
+        next_instance_event: Callable[[Optional[datetime]], Awaitable[Optional[datetime]]],
         fire_instance: Callable[[str], Awaitable[None]],
         jobs: Sequence["TimedJob"] = (),
         pool_size: int = POOL_SIZE,
@@ -127,15 +127,19 @@ class Scheduler:
             finally:
                 self.wake()
 
-    async def next_due(self) -> Optional[datetime]:
+    async def next_due(self, after: Optional[datetime] = None) -> Optional[datetime]:
+        """The earliest instant anything is due (strictly after ``after`` when given)."""
         async with self.store.read() as session:
             query = select(func.min(Delivery.next_attempt_at)).where(
                 Delivery.status == "scheduled", col(Delivery.next_attempt_at).is_not(None)
             )
+            if after is not None:
+                query = query.where(col(Delivery.next_attempt_at) > after)
             delivery_due = (await session.exec(query)).one()
-        instance_due = await self._next_instance_event()
+        instance_due = await self._next_instance_event(after)
         job_due = [await job.next_due() for job in self.jobs]
-        candidates = [t for t in (delivery_due, instance_due, *job_due) if t is not None]
+        candidates = [t for t in (delivery_due, instance_due, *job_due) if t is not None
+                      and (after is None or t > after)]
         return min(candidates) if candidates else None
 
     async def _walk_to(self, target: datetime) -> datetime:
@@ -143,11 +147,12 @@ class Scheduler:
             target = self.clock.now()
         while True:
             await self._run_instant()
-            upcoming = await self.next_due()
+            # Strictly later: what is due now but arrived after this instant began is sent by the
+            # pipeline (or at the next instant), so traffic never keeps the walk in one place.
+            upcoming = await self.next_due(after=self.clock.now())
             if upcoming is None or upcoming > target:
                 break
-            if upcoming > self.clock.now():
-                self.clock.jump_to(upcoming)
+            self.clock.jump_to(upcoming)
         self.clock.jump_to(target)
         await self._run_instant()
         return self.clock.now()

@@ -302,9 +302,13 @@ class Orders:
             )
             return [(at, key) for at, key in rows.all() if at is not None]
 
-    async def next_event_time(self) -> Optional[datetime]:
+    async def next_event_time(self, after: Optional[datetime] = None) -> Optional[datetime]:
+        """The earliest instance transition (strictly after ``after`` when given)."""
         async with self.store.read() as session:
-            return (await session.exec(select(func.min(Instance.next_event_at)))).one()
+            query = select(func.min(Instance.next_event_at))
+            if after is not None:
+                query = query.where(col(Instance.next_event_at) > after)
+            return (await session.exec(query)).one()
 
     async def fire_due(self, key: str) -> None:
         """Apply the instance's due transition: expiry (FREEZE) or end of retention (release)."""
