@@ -80,6 +80,7 @@ class Services:
         self.ready = False
         self._clock_saves: set[asyncio.Task[None]] = set()
         self._clock_version = 0  # of the stored clock this process last wrote or adopted
+        self._clock_dirty = False
         self._adopting = False
         clock.on_change(self._persist_clock_later)
 
@@ -186,15 +187,25 @@ class Services:
         self._seen_marks = marks
 
     def _persist_clock_later(self, _state: ClockState) -> None:
+        """Store each change soon; changes made while a save is under way are coalesced into one
+        more save (a walk moves the clock many times in a row)."""
         self.events.publish("clock")
         if self._adopting:
             return
+        self._clock_dirty = True
+        if self._clock_saves:
+            return
         try:
-            task = asyncio.get_running_loop().create_task(self.save_clock())
+            task = asyncio.get_running_loop().create_task(self._save_clock_while_dirty())
         except RuntimeError:
             return
         self._clock_saves.add(task)
         task.add_done_callback(self._clock_saves.discard)
+
+    async def _save_clock_while_dirty(self) -> None:
+        while self._clock_dirty:
+            self._clock_dirty = False
+            await self.save_clock()
 
     # -- reset -----------------------------------------------------------------------------
     async def reset(self, seed: bool = True) -> None:
