@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from typing import Any, Awaitable, Callable, Optional
 
 from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 
 from .clock import Clock, ClockError, ClockMode, ClockState, wall_now
@@ -25,6 +26,7 @@ from .openapi.gateway import RateLimiter
 from .openapi.journal import Journal
 from .openapi.records import OpenApiRecords
 from .marketplace.catalogue import Catalogue
+from .marketplace.errors import Conflict
 from .marketplace.inputs import MerchantInput, ProductInput
 from .marketplace.orders import Orders, SyncOutcome
 from .marketplace.reactions import react
@@ -89,7 +91,10 @@ class Services:
         store = await Store.open(settings.database)
         clock = await _load_clock(store, settings)
         services = cls(settings, store, clock)
-        await services.save_clock()
+        try:
+            await services.save_clock(backwards=True)  # the clock was just read (and its mode set) from the store
+        except IntegrityError:  # a replica starting at the same moment stored the first clock
+            await services.adopt_shared_clock(force=True)
         return services
 
     async def start(self, base_url: str) -> None:
@@ -123,11 +128,13 @@ class Services:
             raise ClockError("the clock cannot move backwards")
         if delta > MAX_JUMP:
             raise ClockError(f"the clock can move at most {MAX_JUMP.days} days at a time")
+        await self.adopt_shared_clock(force=True)  # start from the deployment's time, not a stale copy
         moment = await self.scheduler.advance(delta)
         await self.save_clock()
         return moment
 
     async def jump_to(self, moment: datetime) -> datetime:
+        await self.adopt_shared_clock(force=True)
         if moment < self.clock.now():
             raise ClockError(f"the clock cannot move backwards (it is {self.clock.now().isoformat()})")
         if moment - self.clock.now() > MAX_JUMP:
@@ -137,17 +144,23 @@ class Services:
         return result
 
     async def set_clock_mode(self, mode: str, speed: Optional[float]) -> None:
+        await self.adopt_shared_clock(force=True)
         self.clock.set_mode(mode, speed)
-        await self.save_clock()
+        await self.save_clock(backwards=True)  # a mode change from the time just adopted
 
     async def settle(self) -> None:
         await self.scheduler.settle()
 
-    async def save_clock(self) -> None:
-        """Store this process's clock as the deployment's clock (``version`` + 1)."""
-        state = self.clock.state
+    async def save_clock(self, backwards: bool = False) -> None:
+        """Store this process's clock as the deployment's clock (``version`` + 1). Time never goes
+        back (only a reset may pass ``backwards``): when the stored clock is ahead, for another
+        replica moved it meanwhile, that clock is adopted instead."""
+        state, wall = self.clock.state, wall_now()
         async with self.store.write() as session:
             row = (await session.exec(select(ClockRow).where(ClockRow.id == 1).with_for_update())).first()
+            if row is not None and not backwards and _state_of(row).now(wall) > state.now(wall):
+                self._adopt(row)
+                return
             row = row or ClockRow(id=1, mode=state.mode, speed=state.speed, anchor_emulated=state.anchor_emulated,
                                   anchor_wall=state.anchor_wall)
             row.mode, row.speed = state.mode.value, state.speed
@@ -156,19 +169,22 @@ class Services:
             self._clock_version = row.version
             session.add(row)
 
-    async def adopt_shared_clock(self) -> None:
+    async def adopt_shared_clock(self, force: bool = False) -> None:
         """Take over a clock change another replica stored (polled by the scheduler at least once a
-        second, so replicas agree within a second)."""
-        if self._clock_saves:
+        second, so replicas agree within a second; forced before this replica changes the clock)."""
+        if self._clock_saves and not force:
             return  # our own change is on its way to the store
         async with self.store.read() as session:
             row = await session.get(ClockRow, 1)
-        if row is None or row.version == self._clock_version or self._clock_saves:
+        if row is None or row.version == self._clock_version or (self._clock_saves and not force):
             return
+        self._adopt(row)
+
+    def _adopt(self, row: ClockRow) -> None:
         self._clock_version = row.version
         self._adopting = True
         try:
-            self.clock.restore(ClockState(ClockMode(row.mode), row.speed, row.anchor_emulated, row.anchor_wall))
+            self.clock.restore(_state_of(row))
         finally:
             self._adopting = False
 
@@ -218,8 +234,12 @@ class Services:
         async with self.scheduler.exclusive():
             await self.store.run_write(lambda session: _replace_everything(session, snapshot or []))
             self.dialtests.forget()
-            self.clock.restore(_fresh_clock_state(self.settings))  # same Clock: every holder sees it
-            await self.save_clock()
+            self._adopting = True  # saved just below, backwards on purpose
+            try:
+                self.clock.restore(_fresh_clock_state(self.settings))  # same Clock: every holder sees it
+            finally:
+                self._adopting = False
+            await self.save_clock(backwards=True)
             if seed and snapshot is None:
                 await self._seed_if_empty()
                 await self._point_builtin_merchants()
@@ -257,6 +277,14 @@ class Services:
             log.warning("no demo catalogue at %s; starting empty", path)
             return False
         data = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            await self._seed(data)
+        except (Conflict, IntegrityError):  # a replica starting at the same moment seeds it
+            log.info("another process is seeding the store; its demo catalogue is used")
+            return False
+        return True
+
+    async def _seed(self, data: dict[str, Any]) -> None:
         for raw in data.get("merchants", []):
             merchant = MerchantInput(**{**raw, "production_url": raw["production_url"].replace(
                 BUILTIN_STUB_URL, "http://builtin.invalid/demo-merchant/produce")})
@@ -270,7 +298,6 @@ class Services:
             app = await self.oauth.create_app(AppInput(**raw))
             for user in users:
                 await self.oauth.add_user(app.client_id, UserInput(**user))
-        return True
 
     async def _mark_builtin(self, merchant_id: str) -> None:
         async with self.store.write() as session:
@@ -306,10 +333,15 @@ def _seed_rows(session: Session) -> list[tuple[type[SQLModel], list[dict[str, An
 def _replace_everything(session: Session, rows: list[tuple[type[SQLModel], list[dict[str, Any]]]]) -> None:
     """Empty every table, then insert ``rows`` (a remembered seed), in one transaction."""
     for table in reversed(SQLModel.metadata.sorted_tables):
-        session.execute(table.delete())
+        if table.name != ClockRow.__tablename__:  # kept: its version tells replicas the clock changed
+            session.execute(table.delete())
     for model, values in rows:
         if values:
             session.execute(insert(model), values)
+
+
+def _state_of(row: ClockRow) -> ClockState:
+    return ClockState(ClockMode(row.mode), row.speed, row.anchor_emulated, row.anchor_wall)
 
 
 def _fresh_clock_state(settings: Settings) -> ClockState:

@@ -34,21 +34,26 @@ from ..store.tables import Attempt, Delivery
 HOST = socket.gethostname()
 
 
+LIVE_OWNERS: set[str] = set()  # the senders of this process (there may be several, e.g. in tests)
+
+
 def new_owner() -> str:
-    """``host/pid/boot``: enough to tell, on the same machine, whether the holder still runs."""
-    return f"{HOST}/{os.getpid()}/{secrets.token_hex(4)}"
+    """``host/pid/token``: enough to tell, on the same machine, whether the holder still runs."""
+    owner = f"{HOST}/{os.getpid()}/{secrets.token_hex(4)}"
+    LIVE_OWNERS.add(owner)
+    return owner
 
 
-def owner_is_dead(owner: str, me: str) -> bool:
-    """True only when certain: the holder ran on this machine and its process is gone (or it is
-    an earlier life of this very process id, as after a container restart)."""
+def owner_is_dead(owner: str) -> bool:
+    """True only when certain: the holder ran on this machine and its process is gone, or it was
+    this very process id in an earlier life (as after a container restart)."""
     host, _, rest = owner.partition("/")
-    pid_text, _, boot = rest.partition("/")
+    pid_text = rest.partition("/")[0]
     if host != HOST or not pid_text.isdigit():
         return False
     pid = int(pid_text)
     if pid == os.getpid():
-        return owner != me and boot != me.rsplit("/", 1)[-1]
+        return owner not in LIVE_OWNERS
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -128,7 +133,7 @@ def _within_caps(rows: Sequence[tuple[int, str]], request: ClaimRequest) -> list
 
 def _earlier_sibling():  # type: ignore[no-untyped-def]
     """A scheduled delivery of the same instance is due before this one."""
-    other = aliased(Delivery)
+    other = aliased(Delivery, name="sibling")
     return select(other.id).where(
         other.instance_key == Delivery.instance_key, other.status == "scheduled",
         col(other.next_attempt_at).is_not(None),
@@ -148,10 +153,10 @@ def release(delivery: Delivery) -> None:
     delivery.lease_owner, delivery.lease_until = None, None
 
 
-def dead_owners(session: Session, me: str) -> list[str]:
+def dead_owners(session: Session) -> list[str]:
     """Holders of current leases that are known to be dead."""
     owners = session.exec(select(Delivery.lease_owner).where(col(Delivery.lease_owner).is_not(None)).distinct()).all()
-    return [owner for owner in owners if owner and owner_is_dead(owner, me)]
+    return [owner for owner in owners if owner and owner_is_dead(owner)]
 
 
 INTERRUPTED = "interrupted: the emulator stopped before the reply was recorded; this slot is sent again (PROTOCOL §9)"

@@ -240,6 +240,10 @@ class Dispatcher:
         deliveries = {d.id: d for d in session.exec(select(Delivery).where(col(Delivery.id).in_(ids))).all()}
         attempts = {a.id: a for a in session.exec(
             select(Attempt).where(col(Attempt.id).in_([p.attempt_id for p, _ in results]))).all()}
+        stale = [(p, sent) for p, sent in results if not self._still_ours(p, deliveries, attempts)]
+        if stale:  # the store was reset, or the claim was taken over, while the request was out
+            log.info("%d replies arrived for claims no longer held; not recorded", len(stale))
+            results = [(p, sent) for p, sent in results if self._still_ours(p, deliveries, attempts)]
         # Load what the reactions read in two queries; session.get then finds them in memory.
         keys = {d.instance_key for d in deliveries.values() if d.instance_key}
         instances = session.exec(select(Instance).where(col(Instance.key).in_(keys))).all()
@@ -262,8 +266,7 @@ class Dispatcher:
                 attempt.error = reply.transport_error or ("timeout" if reply.timed_out else None)
                 attempt.passed, attempt.failures, attempt.warnings = verdict.passed, verdict.failures, verdict.warnings
                 delivery.last_verdict = verdict.summary
-                if delivery.lease_owner == self.owner:
-                    release(delivery)
+                release(delivery)
                 if delivery.status == "scheduled":  # not cancelled while the request was out
                     self._advance(session, delivery, verdict, now, attempt.manual)
                     if delivery.status in ("succeeded", "exhausted"):
@@ -278,7 +281,15 @@ class Dispatcher:
         released = release_dependents(session, finished, now)
         session.flush()
         spawned = tuple(sorted({_id(d) for d in created} | set(released)))
-        return [replace(o, spawned=spawned) for o in outcomes]
+        return [replace(o, spawned=spawned) for o in outcomes] + [
+            Outcome(p.delivery_id, p.attempt_id, False, "not recorded: the claim was no longer held") for p, _ in stale]
+
+    def _still_ours(self, prepared: _Prepared, deliveries: dict[Any, Delivery], attempts: dict[Any, Attempt]) -> bool:
+        """The attempt is the one this request wrote (same signed URL: a fresh nonce each time), it is
+        still ``sending``, and this sender still holds the delivery's claim."""
+        delivery, attempt = deliveries.get(prepared.delivery_id), attempts.get(prepared.attempt_id)
+        return (delivery is not None and attempt is not None and attempt.delivery_id == delivery.id
+                and attempt.state == "sending" and attempt.url == prepared.url and delivery.lease_owner == self.owner)
 
     def _advance(self, session: Session, delivery: Delivery, verdict: Verdict, now: datetime, manual: bool) -> None:
         if manual:
@@ -319,7 +330,7 @@ class Dispatcher:
 
     async def notice_dead_senders(self) -> None:
         """Refresh the list of lease holders known to be dead, whose claims are taken over at once."""
-        self._dead = await self.store.run_read(lambda session: dead_owners(session, self.owner))
+        self._dead = await self.store.run_read(lambda session: dead_owners(session))
 
     async def recover(self) -> int:
         """Free the leases of senders known to be dead (an earlier life of this process, or a
@@ -327,7 +338,7 @@ class Dispatcher:
         are sent again. Leases of other machines are taken over when they expire."""
 
         def work(session: Session) -> int:
-            self._dead = dead_owners(session, self.owner)
+            self._dead = dead_owners(session)
             orphaned = select(Delivery.id).where(or_(col(Delivery.lease_owner).is_(None),
                                                      col(Delivery.lease_owner).in_(self._dead)))
             result = session.exec(update(Attempt).where(Attempt.state == "sending",

@@ -73,6 +73,8 @@ class Scheduler:
         self.per_merchant = per_merchant
         self.before_pass: list[Callable[[], Awaitable[None]]] = []  # e.g. read the shared clock
         self._walk_lock = asyncio.Lock()
+        self._claiming = asyncio.Lock()  # held by the pipeline from a claim until its sends are tracked
+        self._jobs: Optional[asyncio.Task[bool]] = None
         self._wake = asyncio.Event()
         self._task: Optional[asyncio.Task[None]] = None
         self._stopping = False
@@ -95,6 +97,8 @@ class Scheduler:
                 self._task.cancel()
                 await asyncio.wait([self._task])
         await self._cancel_sending()
+        if self._jobs is not None and not self._jobs.done():
+            self._jobs.cancel()
 
     # -- the walk -----------------------------------------------------------------------------
     async def advance(self, delta: timedelta) -> datetime:
@@ -113,15 +117,23 @@ class Scheduler:
     @asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
         """No sending while the store changes under the scheduler's feet (reset): attempts in
-        flight are abandoned, not recorded."""
-        async with self._walk_lock:
+        flight are abandoned, and replies still on their way are not recorded (their claims are
+        gone with the rows)."""
+        async with self._walk_lock, self._claiming:
             await self._cancel_sending()
+            if self._jobs is not None and not self._jobs.done():
+                self._jobs.cancel()
+                await asyncio.wait([self._jobs])
             yield
 
     @asynccontextmanager
     async def _walking(self) -> AsyncIterator[None]:
         async with self._walk_lock:
+            async with self._claiming:  # a claim of the pipeline in progress is finished first
+                pass
             await self._drain_sending()  # the walk starts from a quiet pipeline
+            if self._jobs is not None and not self._jobs.done():
+                await asyncio.wait([self._jobs])
             try:
                 yield
             finally:
@@ -224,18 +236,22 @@ class Scheduler:
     async def _pump(self) -> None:
         """Start sending whatever is due, up to the pool's and each merchant's free slots."""
         await self._fire_transitions(set())
-        await self._run_jobs()
+        if self._jobs is None or self._jobs.done():  # a dial test waits for its replies: not here
+            self._jobs = asyncio.create_task(self._run_jobs())
         while not self._walk_lock.locked():
             free = self.pool_size - len(self._sending)
             if free <= 0:
                 return
             active = Counter(self._sending.values())
-            prepared = await self.dispatcher.claim(ClaimRequest(
-                limit=free, now=self.clock.now(), per_merchant=self.per_merchant, active=active))
-            for item in prepared:
-                task: asyncio.Task[object] = asyncio.create_task(self.dispatcher.send([item]))
-                self._sending[task] = item.merchant_id
-                task.add_done_callback(self._sent)
+            async with self._claiming:
+                if self._walk_lock.locked():
+                    return
+                prepared = await self.dispatcher.claim(ClaimRequest(
+                    limit=free, now=self.clock.now(), per_merchant=self.per_merchant, active=active))
+                for item in prepared:
+                    task: asyncio.Task[object] = asyncio.create_task(self.dispatcher.send([item]))
+                    self._sending[task] = item.merchant_id
+                    task.add_done_callback(self._sent)
             if len(prepared) < free:
                 return
 

@@ -146,7 +146,11 @@ LEGACY_REVISIONS = {5: "0001", 6: "0002"}  # stores written before migrations: s
 
 
 def _create_or_check(conn, url: str) -> None:  # type: ignore[no-untyped-def]
-    """Create a new store at the newest revision, or upgrade an existing one in place."""
+    """Create a new store at the newest revision, or upgrade an existing one in place. Replicas
+    starting together take turns: SQLite's BEGIN IMMEDIATE, PostgreSQL's transaction-scoped
+    advisory lock."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242424242)")
     from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext

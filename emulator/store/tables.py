@@ -148,7 +148,11 @@ class Delivery(SQLModel, table=True):
     lease_owner: Optional[str] = Field(default=None, index=True)
     lease_until: Optional[NaiveDatetime] = None
 
-    __table_args__ = (Index("ix_delivery_due", "status", "next_attempt_at", "id"),)
+    __table_args__ = (
+        Index("ix_delivery_due", "status", "next_attempt_at", "id"),
+        # the claim's per-instance checks look up one instance's deliveries (claims._earlier_sibling)
+        Index("ix_delivery_instance_due", "instance_key", "status", "next_attempt_at", "id"),
+    )
 
 
 class Attempt(SQLModel, table=True):

@@ -243,3 +243,14 @@ async def test_advance_is_not_held_up_by_orders_arriving_meanwhile(api: Api) -> 
         placed = sum(await asyncio.gather(*clients))
     assert placed > 20
     assert max(durations) < 8.0, durations
+
+
+async def test_replicas_starting_together_on_an_empty_store(replicas: list[Replica], store_url: str) -> None:
+    """Migrations take turns and one of them seeds the demo catalogue; both serve it."""
+    started = await asyncio.gather(*(Replica(store_url).start() for _ in range(3)))
+    replicas.extend(started)
+    for replica in started:
+        async with Api(replica.url) as api:
+            merchants = (await api.ok("GET", "/merchants"))["merchants"]
+            assert [m["id"] for m in merchants] == ["demo"]
+            assert len((await api.ok("GET", "/products"))["products"]) == 7

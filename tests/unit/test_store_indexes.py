@@ -3,6 +3,7 @@ result (SQLite's query plan says so)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,25 @@ async def test_query_uses_its_index(tmp_path: Path, name: str) -> None:
     plan = " | ".join(str(row[-1]) for row in rows)
     assert index in plan, plan
     assert "TEMP B-TREE" not in plan, plan
+
+
+async def test_the_claims_sibling_check_looks_up_one_instance(tmp_path: Path) -> None:
+    """With thousands of scheduled deliveries, the per-instance checks of a claim must not read
+    every scheduled delivery for each candidate."""
+    from sqlmodel import select
+
+    from emulator.delivery.claims import _earlier_sibling, _leased_sibling
+    from emulator.store.tables import Delivery
+
+    store = await Store.open(str(tmp_path / "plan.db"))
+    try:
+        query = select(Delivery.id).where(Delivery.status == "scheduled", ~_earlier_sibling(),
+                                          ~_leased_sibling(datetime(2026, 1, 1)))
+        sql = str(query.compile(store.engine.sync_engine, compile_kwargs={"literal_binds": True}))
+        async with store.engine.connect() as conn:
+            rows = (await conn.execute(text("EXPLAIN QUERY PLAN " + sql))).all()
+    finally:
+        await store.close()
+    plan = " | ".join(str(row[-1]) for row in rows)
+    assert "ix_delivery_instance_due" in plan or "ix_delivery_instance_key" in plan, plan
+    assert "SEARCH sibling USING COVERING INDEX ix_delivery_due" not in plan, plan

@@ -12,6 +12,7 @@ INDEXES = [
     ("ix_instance_created_key", "instance", ["created_at", "key"]),
     ("ix_instance_merchant_created_key", "instance", ["merchant_id", "created_at", "key"]),
     ("ix_delivery_due", "delivery", ["status", "next_attempt_at", "id"]),
+    ("ix_delivery_instance_due", "delivery", ["instance_key", "status", "next_attempt_at", "id"]),
 ]
 
 
