@@ -155,10 +155,10 @@ class Services:
         """Store this process's clock as the deployment's clock (``version`` + 1). Time never goes
         back (only a reset may pass ``backwards``): when the stored clock is ahead, for another
         replica moved it meanwhile, that clock is adopted instead."""
-        state, wall = self.clock.state, wall_now()
         async with self.store.write() as session:
+            state, wall = self.clock.state, wall_now()  # read under the lock: a save queued earlier
             row = (await session.exec(select(ClockRow).where(ClockRow.id == 1).with_for_update())).first()
-            if row is not None and not backwards and _state_of(row).now(wall) > state.now(wall):
+            if row is not None and not backwards and _state_of(row).now(wall) > state.now(wall):  # ahead: adopt it
                 self._adopt(row)
                 return
             row = row or ClockRow(id=1, mode=state.mode, speed=state.speed, anchor_emulated=state.anchor_emulated,
@@ -176,7 +176,7 @@ class Services:
             return  # our own change is on its way to the store
         async with self.store.read() as session:
             row = await session.get(ClockRow, 1)
-        if row is None or row.version == self._clock_version or (self._clock_saves and not force):
+        if row is None or row.version <= self._clock_version or (self._clock_saves and not force):
             return
         self._adopt(row)
 
@@ -234,6 +234,7 @@ class Services:
         async with self.scheduler.exclusive():
             await self.store.run_write(lambda session: _replace_everything(session, snapshot or []))
             self.dialtests.forget()
+            self._clock_dirty = False  # what a queued save would have stored is replaced below
             self._adopting = True  # saved just below, backwards on purpose
             try:
                 self.clock.restore(_fresh_clock_state(self.settings))  # same Clock: every holder sees it
