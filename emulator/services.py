@@ -253,7 +253,7 @@ class Services:
 
     async def remember_seed(self) -> None:
         """Remember the freshly seeded catalogue (and the demo merchant's AK/SK) for fast resets."""
-        self._seed_rows = await self.store.run_read(_seed_rows)
+        self._seed_rows = await self.store.run_read(_read_seed_rows)
 
     # -- internals -------------------------------------------------------------------------
     def _wake(self) -> None:
@@ -327,7 +327,7 @@ class Services:
 SEED_TABLES = (Merchant, Product, OAuthApp, OAuthUser, ApiCredential)  # what seeding writes, in FK order
 
 
-def _seed_rows(session: Session) -> list[tuple[type[SQLModel], list[dict[str, Any]]]]:
+def _read_seed_rows(session: Session) -> list[tuple[type[SQLModel], list[dict[str, Any]]]]:
     return [(table, [row.model_dump() for row in session.exec(select(table)).all()]) for table in SEED_TABLES]
 
 

@@ -240,10 +240,11 @@ class Dispatcher:
         deliveries = {d.id: d for d in session.exec(select(Delivery).where(col(Delivery.id).in_(ids))).all()}
         attempts = {a.id: a for a in session.exec(
             select(Attempt).where(col(Attempt.id).in_([p.attempt_id for p, _ in results]))).all()}
-        stale = [(p, sent) for p, sent in results if not self._still_ours(p, deliveries, attempts)]
+        held = [self._still_ours(p, deliveries, attempts) for p, _sent in results]
+        stale = [item for item, ours in zip(results, held) if not ours]
         if stale:  # the store was reset, or the claim was taken over, while the request was out
             log.info("%d replies arrived for claims no longer held; not recorded", len(stale))
-            results = [(p, sent) for p, sent in results if self._still_ours(p, deliveries, attempts)]
+            results = [item for item, ours in zip(results, held) if ours]
         # Load what the reactions read in two queries; session.get then finds them in memory.
         keys = {d.instance_key for d in deliveries.values() if d.instance_key}
         instances = session.exec(select(Instance).where(col(Instance.key).in_(keys))).all()

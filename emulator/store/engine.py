@@ -60,7 +60,6 @@ class Store:
         self._sync_write = sync_write
         self._scratch_dir = scratch_dir
         self._write_lock = asyncio.Lock()
-        self.is_sqlite = engine.dialect.name == "sqlite"
 
     @classmethod
     async def open(cls, database: str) -> "Store":
