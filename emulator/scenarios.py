@@ -101,7 +101,7 @@ class Scenarios:
     async def _perform(self, kind: str, args: dict[str, Any], name: Optional[str], orders: dict[str, str]) -> str:
         services = self.services
         if kind == "buy":
-            order = await services.orders.create(OrderInput(**args))
+            order = (await services.orders.create(OrderInput(**args))).order
             await services.settle()
             if name:
                 orders[name] = order.id

@@ -25,7 +25,13 @@ TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 
+#: JSON surfaces, where no template is rendered: their requests skip the console's context.
+_NO_TEMPLATES = ("/api/", "/sandbox/api/")
+
+
 async def _context(request: web.Request) -> dict[str, Any]:
+    if request.path.startswith(_NO_TEMPLATES):
+        return {}
     return {
         "nav": nav.NAV,
         "current": nav.current(request.path),

@@ -198,8 +198,10 @@ async def list_orders(request: web.Request) -> web.Response:
 
 @routes.post(PREFIX + "/orders")
 async def create_order(request: web.Request) -> web.Response:
-    order = await _services(request).orders.create(await parse_body(request, OrderInput))
-    return await _order_response(request, order.id, 201)
+    placed = await _services(request).orders.create(await parse_body(request, OrderInput))
+    view = order_view(placed.order, placed.lines)
+    view["actions"] = placed.actions
+    return web.json_response(view, status=201)
 
 
 @routes.get(PREFIX + "/orders/{order_id}")

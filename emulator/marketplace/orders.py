@@ -11,18 +11,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Awaitable, Callable, Optional, Sequence
 
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..clock import Clock
-from ..delivery.outbox import cancel_open, enqueue
+from ..delivery.outbox import cancel_open, enqueue, new_delivery
 from ..protocol.families import require_emulated
 from ..store import Store
+from ..store.batches import GroupCommit
 from ..store.tables import Delivery, Instance, Merchant, Order, OrderLine, Product
 from . import lifecycle as lc
 from .callbacks import Callback, CallbackKind
 from .catalogue import get_merchant, get_product
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, DomainError, InvalidInput, NotFound
 from .ids import new_customer_id, new_order_id, order_line_id
 from .inputs import ConvertInput, OrderInput, RenewInput, UpgradeInput
 from .periods import expiry
@@ -49,12 +50,22 @@ class OrderFilter:
     offset: int = 0
 
 
+@dataclass(frozen=True)
+class PlacedOrder:
+    """A purchase just committed, with what its 201 answer shows (no second read needed)."""
+
+    order: Order
+    lines: list[OrderLine]
+    actions: list[str]
+
+
 class Orders:
     def __init__(self, store: Store, clock: Clock, wake: Callable[[], None], sync_call: SyncCall) -> None:
         self.store = store
         self.clock = clock
         self._wake = wake
         self._sync_call = sync_call
+        self._purchases: GroupCommit[tuple[OrderInput, datetime], PlacedOrder] = GroupCommit(store, self._create_all)
 
     # -- reading ---------------------------------------------------------------------------
     async def list(self, flt: OrderFilter) -> Sequence[Order]:
@@ -112,33 +123,54 @@ class Orders:
             return (await session.exec(query.offset(offset).limit(limit))).all()
 
     # -- creating --------------------------------------------------------------------------
-    async def create(self, data: OrderInput) -> Order:
-        async with self.store.write() as session:
-            product = await get_product(session, data.product)
-            merchant = await get_merchant(session, product.merchant_id)
-            require_emulated(merchant.family)
-            _require_on_sale(product, "be bought")
-            now = self.clock.now().replace(microsecond=0)
-            period_type, period_number = _purchase_period(product, data)
-            order = await self._new_order(
-                session, merchant, "TRIAL" if data.trial else "NEW", now, buyer=_buyer(data), test_flag=data.test_flag
-            )
-            expire_at = expiry(now, period_type, period_number, product.expiry_rounding) if period_type else None
-            line = self._line(order, product, now, period_type, period_number, data.linear_value, expire_at)
-            instance = Instance(
-                key=line.id, merchant_id=merchant.id, order_id=order.id, product_id=product.id,
-                linear_value=data.linear_value, state=lc.PENDING, trial=data.trial,
-                expire_at=expire_at, created_at=now,
-            )
-            lc.plan_next_event(instance, product)
-            order.instance_key = instance.key
-            session.add_all([order, line, instance])
-            await session.flush()
-            await enqueue(session, merchant, Callback(
-                CallbackKind.PURCHASE, instance.key, order.id, line.id, test_flag=data.test_flag,
-            ), now)
+    async def create(self, data: OrderInput) -> PlacedOrder:
+        """A new purchase (or trial): the order, its line, the pending instance and its newInstance
+        delivery, committed together with the other purchases arriving at the same moment."""
+        placed = await self._purchases.submit((data, self.clock.now().replace(microsecond=0)))
         self._wake()
-        return order
+        return placed
+
+    def _create_all(self, session: Session, purchases: Sequence[tuple[OrderInput, datetime]]
+                    ) -> list[PlacedOrder | DomainError]:
+        seq = session.exec(select(func.max(Order.seq))).one() or 0
+        batch = _Batch()
+        placed: list[PlacedOrder | DomainError] = []
+        with session.no_autoflush:  # one flush for the whole batch, at the commit
+            for data, now in purchases:
+                try:
+                    placed.append(self._create_one(session, data, now, seq + 1, batch))
+                    seq += 1
+                except DomainError as refused:
+                    placed.append(refused)
+        return placed
+
+    def _create_one(self, session: Session, data: OrderInput, now: datetime, seq: int, batch: "_Batch"
+                    ) -> PlacedOrder:
+        """Checks everything before adding anything, so a refused purchase leaves no trace."""
+        product = batch.product(session, data.product)
+        merchant = batch.merchant(session, product.merchant_id)
+        require_emulated(merchant.family)
+        _require_on_sale(product, "be bought")
+        period_type, period_number = _purchase_period(product, data)
+        order_id = new_order_id(now)
+        while order_id in batch.order_ids or session.get(Order, order_id) is not None:
+            order_id = new_order_id(now)
+        batch.order_ids.add(order_id)
+        order = Order(id=order_id, merchant_id=merchant.id, order_type="TRIAL" if data.trial else "NEW",
+                      status="paid", buyer=_buyer(data), test_flag=data.test_flag, created_at=now, seq=seq)
+        expire_at = expiry(now, period_type, period_number, product.expiry_rounding) if period_type else None
+        line = self._line(order, product, now, period_type, period_number, data.linear_value, expire_at)
+        instance = Instance(
+            key=line.id, merchant_id=merchant.id, order_id=order.id, product_id=product.id,
+            linear_value=data.linear_value, state=lc.PENDING, trial=data.trial,
+            expire_at=expire_at, created_at=now,
+        )
+        lc.plan_next_event(instance, product)
+        order.instance_key = instance.key
+        session.add_all([order, line, instance, new_delivery(merchant, Callback(
+            CallbackKind.PURCHASE, instance.key, order.id, line.id, test_flag=data.test_flag,
+        ), now)])
+        return PlacedOrder(order, [line], lc.instance_actions(instance, product))
 
     async def renew(self, order_id: str, data: RenewInput) -> Order:
         async with self.store.read() as session:
@@ -487,6 +519,32 @@ class Orders:
             linear_value=linear_value, amount=str(amount), expire_at=expire_at,
             previous_expire_at=previous_expire_at,
         )
+
+
+class _Batch:
+    """What the purchases of one group commit look up more than once."""
+
+    def __init__(self) -> None:
+        self.order_ids: set[str] = set()
+        self._products: dict[str, Product] = {}
+        self._merchants: dict[str, Merchant] = {}
+
+    def product(self, session: Session, ref: str) -> Product:
+        """``catalogue.get_product`` on a blocking session."""
+        if ref not in self._products:
+            found = session.get(Product, ref) or session.exec(select(Product).where(Product.code == ref)).first()
+            if found is None:
+                raise NotFound(f"product {ref!r} does not exist (give a productId or a product code)",
+                               field="product")
+            self._products[ref] = found
+        return self._products[ref]
+
+    def merchant(self, session: Session, merchant_id: str) -> Merchant:
+        if merchant_id not in self._merchants:
+            found = session.get(Merchant, merchant_id)
+            assert found is not None  # a product's merchant is a foreign key
+            self._merchants[merchant_id] = found
+        return self._merchants[merchant_id]
 
 
 def _require_on_sale(product: Product, action: str) -> None:

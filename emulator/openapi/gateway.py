@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ..clock import wall_now
 from ..protocol.sdk_hmac import APIGW_ERROR_CODE, verify_request
-from ..store.tables import InboundCall
+from .journal import CallRecord
 from .results import MktError
 
 log = logging.getLogger(__name__)
@@ -92,11 +92,8 @@ def make_gateway(services_of: Callable[[web.Request], "object"]):  # type: ignor
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
         api = APIS.get((request.method, request.path), "unknown")
-        call = InboundCall(
-            request_id=request_id, api=api, at=services.clock.now(), wall=wall_now(),  # type: ignore[attr-defined]
-            method=request.method, path=request.path, query=request.query_string,
-            request_headers=dict(request.headers), status=0,
-        )
+        call = CallRecord(request_id, api, services.clock.now(), wall_now(),  # type: ignore[attr-defined]
+                          request.method, request.path, request.query_string, dict(request.headers))
         response = await _handle(request, handler, services, call, api, request_id)
         response.headers["X-Request-Id"] = request_id
         call.status = response.status
@@ -140,7 +137,7 @@ async def _read_body(request: web.Request) -> Optional[bytes]:
 
 
 async def _handle(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-                  services: object, call: InboundCall, api: str, request_id: str) -> web.StreamResponse:
+                  services: object, call: CallRecord, api: str, request_id: str) -> web.StreamResponse:
     refusal = _too_large(request)
     if refusal is not None:
         status, message, reason = refusal

@@ -34,7 +34,7 @@ async def query_order(request: web.Request) -> web.Response:
     order_id, line_id = check_query_order_params(request.query)
     info = mock_order_info(order_id, services.clock.now(), services.settings.openapi_mock_time)
     if info is None:
-        info = await services.store.run_read(lambda session: order_info(session, order_id, caller.merchant_id))
+        info = await order_info(services.store, order_id, caller.merchant_id)
     return web.json_response(success(orderInfo=with_line_filter(info, line_id)))
 
 

@@ -259,6 +259,12 @@ def _fail(msg: str, reason: str, detail: str, ak: str | None = None, creq: str |
     return VerifyResult(False, msg, detail, ak, creq, reason)
 
 
+def _parse_sdk_date(sdk_date: str) -> datetime:
+    """``yyyyMMddTHHmmssZ`` (already matched by ``_SDK_DATE_RE``); strptime costs ten times more."""
+    return datetime(int(sdk_date[0:4]), int(sdk_date[4:6]), int(sdk_date[6:8]), int(sdk_date[9:11]),
+                    int(sdk_date[11:13]), int(sdk_date[13:15]), tzinfo=timezone.utc)
+
+
 def verify_request(
     method: str,
     path: str,
@@ -304,7 +310,7 @@ def verify_request(
     try:
         if not _SDK_DATE_RE.fullmatch(sdk_date):
             raise ValueError
-        signed_at = datetime.strptime(sdk_date, SDK_DATE_FORMAT).replace(tzinfo=timezone.utc)
+        signed_at = _parse_sdk_date(sdk_date)
     except ValueError:
         return _fail(
             MSG_VERIFY_FAIL, "bad-date", f"X-Sdk-Date {sdk_date!r} is not in the form yyyyMMddTHHmmssZ (UTC)", ak

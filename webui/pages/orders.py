@@ -44,9 +44,10 @@ async def create_order(request: web.Request) -> web.Response:
     data, form = await read_form(request, booleans=("trial",), name="buy")
     if data.get("trial"):
         data.pop("period_number", None)  # a trial lasts the product's trial_days
-    order = await submit(OrderInput, data, form, services(request).orders.create)
-    if order is not None:
-        raise redirect(f"/orders/{order.id}", f"Order {order.id} placed; newInstance is on its way.")
+    placed = await submit(OrderInput, data, form, services(request).orders.create)
+    if placed is not None:
+        order_id = placed.order.id
+        raise redirect(f"/orders/{order_id}", f"Order {order_id} placed; newInstance is on its way.")
     return await _list(request, form, 400)
 
 
