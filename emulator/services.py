@@ -58,7 +58,7 @@ class Services:
             store, clock, self.dispatcher,
             due_instances=self.orders.due_instance_keys,
             next_instance_event=self.orders.next_event_time,
-            fire_instance=self.orders.fire_due,
+            fire_instances=self.orders.fire_due,
             jobs=[self.dialtests],
         )
         self.scheduler.before_pass.append(self.adopt_shared_clock)

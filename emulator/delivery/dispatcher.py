@@ -198,10 +198,11 @@ class Dispatcher:
         url, headers, body, business_id = signed_request(merchant, delivery.activity, delivery.params,
                                                          delivery.test_flag)
         delivery.attempt_count += 1
-        attempt = Attempt(
+        attempt = Attempt(  # every JSON column given: pydantic's default factories are slow to call
             delivery_id=_id(delivery), number=delivery.attempt_count, manual=delivery.manual_pending > 0,
             state="sending", due_at=delivery.next_attempt_at or now, sent_at=now, sent_wall=now_wall,
             business_id=business_id, url=url, request_headers=headers, request_body=body.decode("utf-8"),
+            response_headers={}, failures=[], warnings=[],
         )
         return attempt, url, headers, body
 
@@ -384,17 +385,17 @@ def next_due(delivery: Delivery, now: datetime) -> Optional[datetime]:
 
 def _warn_without_query_order(session: Session, judged: list[tuple[Delivery, Verdict]]) -> None:
     """§4 R7: a merchant should read a new order with Query Order before reporting it ready."""
-    first_ready = [(d, v) for d, v in judged if v.passed and d.kind == CallbackKind.READINESS_POLL
+    first_ready = [(d, v, i) for d, v in judged if v.passed and d.kind == CallbackKind.READINESS_POLL
                    and (i := session.get(Instance, d.instance_key)) is not None and not i.ready]
-    for delivery, verdict in first_ready:
-        instance = session.get(Instance, delivery.instance_key)
-        assert instance is not None
-        looked_up = session.exec(select(InboundCall.id).where(
-            InboundCall.merchant_id == delivery.merchant_id, InboundCall.api == "query_order",
-            InboundCall.accepted == True,  # noqa: E712
-            col(InboundCall.query).contains(f"orderId={instance.order_id}"),
-        ).limit(1)).first()
-        if looked_up is None:
+    if not first_ready:
+        return
+    looked_up = set(session.exec(select(InboundCall.merchant_id, InboundCall.order_id).where(
+        col(InboundCall.merchant_id).in_({d.merchant_id for d, _v, _i in first_ready}),
+        col(InboundCall.order_id).in_({i.order_id for _d, _v, i in first_ready}),
+        InboundCall.api == "query_order", InboundCall.accepted == True,  # noqa: E712
+    )).all())
+    for delivery, verdict, instance in first_ready:
+        if (delivery.merchant_id, instance.order_id) not in looked_up:
             verdict.warnings.append(
                 f"the instance is reported ready, but order {instance.order_id} was never read with Query Order: "
                 "the marketplace expects a merchant to check each new order (PROTOCOL §4 R7)")

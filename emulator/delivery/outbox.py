@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -57,21 +57,36 @@ async def enqueue(
     return delivery
 
 
+async def open_deliveries(session: AsyncSession, instance_keys: Sequence[str]) -> dict[str, list[Delivery]]:
+    """The unfinished deliveries of many instances in one query, for ``cancel_open(known_open=...)``."""
+    found: dict[str, list[Delivery]] = {}
+    rows = (await session.exec(select(Delivery).where(
+        col(Delivery.instance_key).in_(instance_keys), col(Delivery.status).in_(OPEN_STATUSES)))).all()
+    for delivery in rows:
+        found.setdefault(delivery.instance_key or "", []).append(delivery)
+    return found
+
+
 async def cancel_open(
     session: AsyncSession,
     instance_key: str,
     now: datetime,
     reason: str,
     kinds: Iterable[CallbackKind] | None = None,
+    known_open: Sequence[Delivery] | None = None,
 ) -> list[Delivery]:
-    """Cancel the instance's unfinished deliveries (supersession rules of PROTOCOL §9)."""
-    query = select(Delivery).where(
-        Delivery.instance_key == instance_key, col(Delivery.status).in_(OPEN_STATUSES)
-    )
-    if kinds is not None:
-        query = query.where(col(Delivery.kind).in_([kind.value for kind in kinds]))
+    """Cancel the instance's unfinished deliveries (supersession rules of PROTOCOL §9);
+    ``known_open`` are its open deliveries when the caller has already read them."""
+    wanted = None if kinds is None else {kind.value for kind in kinds}
+    if known_open is None:
+        query = select(Delivery).where(
+            Delivery.instance_key == instance_key, col(Delivery.status).in_(OPEN_STATUSES)
+        )
+        known_open = (await session.exec(query)).all()
     cancelled = []
-    for delivery in (await session.exec(query)).all():
+    for delivery in known_open:
+        if delivery.status not in OPEN_STATUSES or (wanted is not None and delivery.kind not in wanted):
+            continue
         delivery.status = "cancelled"
         delivery.next_attempt_at = None
         delivery.finished_at = now

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 POOL_SIZE = 256  # attempts in flight at once in one process
 PER_MERCHANT = 32  # of which at most this many for one merchant
+TRANSITIONS_PER_COMMIT = 500  # instance transitions (expiry, release) fired in one write transaction
 WALK_BATCH = 512  # attempts claimed at once by a walk (side by side, each instance in order)
 POLL_S = 1.0  # look at the store at least this often (work of other replicas, clock changes)
 DEAD_SENDER_CHECK_S = 5.0  # how often claims of crashed processes of this machine are looked for
@@ -57,7 +58,7 @@ class Scheduler:
         dispatcher: Dispatcher,
         due_instances: Callable[[datetime], Awaitable[list[tuple[datetime, str]]]],
         next_instance_event: Callable[[Optional[datetime]], Awaitable[Optional[datetime]]],
-        fire_instance: Callable[[str], Awaitable[None]],
+        fire_instances: Callable[[Sequence[str]], Awaitable[None]],
         jobs: Sequence["TimedJob"] = (),
         pool_size: int = POOL_SIZE,
         per_merchant: int = PER_MERCHANT,
@@ -67,7 +68,7 @@ class Scheduler:
         self.dispatcher = dispatcher
         self._due_instances = due_instances
         self._next_instance_event = next_instance_event
-        self._fire_instance = fire_instance
+        self._fire_instances = fire_instances
         self.jobs = list(jobs)
         self.pool_size = pool_size
         self.per_merchant = per_merchant
@@ -201,12 +202,17 @@ class Scheduler:
             due = [key for _at, key in await self._due_instances(self.clock.now()) if key not in broken]
             if not due:
                 return
-            for key in due:
+            for start in range(0, len(due), TRANSITIONS_PER_COMMIT):
+                chunk = due[start:start + TRANSITIONS_PER_COMMIT]
                 try:
-                    await self._fire_instance(key)
-                except Exception:  # keep going; this instance is tried again on the next pass
-                    log.exception("the transition of instance %s failed", key)
-                    broken.add(key)
+                    await self._fire_instances(chunk)
+                except Exception:  # find the instance that fails; the others go through one by one
+                    for key in chunk:
+                        try:
+                            await self._fire_instances([key])
+                        except Exception:  # keep going; this instance is tried again on the next pass
+                            log.exception("the transition of instance %s failed", key)
+                            broken.add(key)
 
     async def _max_delivery_id(self) -> int:
         async with self.store.read() as session:

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Awaitable, Callable, Optional, Sequence
+from typing import Awaitable, Callable, Optional, Sequence, TypeVar
 
 from sqlmodel import Session, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..clock import Clock
-from ..delivery.outbox import cancel_open, enqueue, new_delivery
+from ..delivery.outbox import cancel_open, enqueue, new_delivery, open_deliveries
 from ..protocol.families import require_emulated
 from ..store import Store
 from ..store.batches import GroupCommit
@@ -28,6 +28,7 @@ from .ids import new_customer_id, new_order_id, order_line_id
 from .inputs import ConvertInput, OrderInput, RenewInput, UpgradeInput
 from .periods import expiry
 
+T = TypeVar("T")
 SyncCall = Callable[[int], Awaitable["SyncOutcome"]]
 
 
@@ -342,45 +343,53 @@ class Orders:
                 query = query.where(col(Instance.next_event_at) > after)
             return (await session.exec(query)).one()
 
-    async def fire_due(self, key: str) -> None:
-        """Apply the instance's due transition: expiry (FREEZE) or end of retention (release)."""
+    async def fire_due(self, keys: Sequence[str]) -> None:
+        """Apply the due transitions of these instances, expiry (FREEZE) or end of retention
+        (release), in one transaction: a walk through months fires thousands at one instant."""
         async with self.store.write() as session:
             # Locked on PostgreSQL, so that of two replicas one fires and the other sees it done.
-            instance = (await session.exec(select(Instance).where(Instance.key == key).with_for_update())).first()
+            instances = (await session.exec(
+                select(Instance).where(col(Instance.key).in_(keys)).with_for_update())).all()
             now = self.clock.now()
-            if instance is None or instance.next_event_at is None or instance.next_event_at > now:
+            due = [i for i in instances if i.next_event_at is not None and i.next_event_at <= now]
+            if not due:
                 return
-            product = await session.get(Product, instance.product_id)
-            merchant = await session.get(Merchant, instance.merchant_id)
-            assert product is not None and merchant is not None
-            if instance.next_event == "expire":
-                await self._expire(session, merchant, instance, product, now)
-            elif instance.next_event == "release":
-                await self._release(session, merchant, instance, now, None)
+            products = await _by_id(session, Product, {i.product_id for i in due})
+            merchants = await _by_id(session, Merchant, {i.merchant_id for i in due})
+            open_rows = await open_deliveries(session, [i.key for i in due])
+            for instance in due:
+                merchant, known_open = merchants[instance.merchant_id], open_rows.get(instance.key, [])
+                if instance.next_event == "expire":
+                    await self._expire(session, merchant, instance, products[instance.product_id], now, known_open)
+                elif instance.next_event == "release":
+                    await self._release(session, merchant, instance, now, None, known_open)
         self._wake()
 
     # -- internals -------------------------------------------------------------------------
     async def _expire(self, session: AsyncSession, merchant: Merchant, instance: Instance,
-                      product: Product, now: datetime) -> None:
+                      product: Product, now: datetime, known_open: Optional[Sequence[Delivery]] = None) -> None:
         already_frozen = instance.state == lc.FROZEN
         instance.state, instance.frozen_reason = lc.FROZEN, "expired"
         lc.plan_next_event(instance, product)
         session.add(instance)
         if not already_frozen and instance.instance_id is not None:
-            await self._send_status(session, merchant, instance, CallbackKind.FREEZE, now)
+            await self._send_status(session, merchant, instance, CallbackKind.FREEZE, now, known_open)
 
     @staticmethod
     async def _send_status(session: AsyncSession, merchant: Merchant, instance: Instance,
-                           kind: CallbackKind, now: datetime) -> None:
+                           kind: CallbackKind, now: datetime, known_open: Optional[Sequence[Delivery]] = None
+                           ) -> None:
         """FREEZE or UNFREEZE; it cancels what is left of the opposite one (PROTOCOL §9)."""
         opposite = CallbackKind.UNFREEZE if kind is CallbackKind.FREEZE else CallbackKind.FREEZE
-        await cancel_open(session, instance.key, now, f"superseded by {kind.value.upper()}", (opposite,))
+        await cancel_open(session, instance.key, now, f"superseded by {kind.value.upper()}", (opposite,),
+                          known_open)
         await enqueue(session, merchant, Callback(kind, instance.key, instance_id=instance.instance_id), now)
         session.add(instance)
 
     async def _release(self, session: AsyncSession, merchant: Merchant, instance: Instance,
-                       now: datetime, unsubscription: Optional[Order]) -> None:
-        await cancel_open(session, instance.key, now, "cancelled: the instance was released")
+                       now: datetime, unsubscription: Optional[Order],
+                       known_open: Optional[Sequence[Delivery]] = None) -> None:
+        await cancel_open(session, instance.key, now, "cancelled: the instance was released", None, known_open)
         instance.state, instance.frozen_reason = lc.RELEASED, None
         instance.next_event, instance.next_event_at, instance.released_at = None, None, now
         session.add(instance)
@@ -519,6 +528,11 @@ class Orders:
             linear_value=linear_value, amount=str(amount), expire_at=expire_at,
             previous_expire_at=previous_expire_at,
         )
+
+
+async def _by_id(session: AsyncSession, table: type[T], ids: set[str]) -> dict[str, T]:
+    rows = (await session.exec(select(table).where(col(table.id).in_(ids)))).all()  # type: ignore[attr-defined]
+    return {row.id: row for row in rows}  # type: ignore[attr-defined]
 
 
 class _Batch:

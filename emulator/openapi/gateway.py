@@ -177,6 +177,8 @@ async def _handle(request: web.Request, handler: Callable[[web.Request], Awaitab
         call.result_code, call.verdict = error.code, f"{error.code}: {error.extra_info}"
         return web.json_response(error.body(), status=error.status)
     request[CALLER] = Caller(merchant_id, result.ak, request_id, body)
+    if api == "query_order":
+        call.order_id = request.query.get("orderId")
     try:
         response = await handler(request)
     except MktError as error:

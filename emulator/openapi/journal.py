@@ -47,6 +47,7 @@ class CallRecord:
     verdict: str = ""
     detail: Optional[str] = None
     elapsed_ms: float = 0.0
+    order_id: Optional[str] = None
 
     def row(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _COLUMNS}

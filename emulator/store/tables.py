@@ -227,6 +227,9 @@ class InboundCall(SQLModel, table=True):
     verdict: str = ""
     detail: Optional[str] = None
     elapsed_ms: float = 0.0
+    order_id: Optional[str] = None  # the orderId a Query Order call asked for
+
+    __table_args__ = (Index("ix_inboundcall_merchant_order", "merchant_id", "order_id"),)
 
 
 class UsageRecord(SQLModel, table=True):
