@@ -1,132 +1,157 @@
-"""Open-API benchmark: signed Query Order calls per second and p99 latency against the emulator, as a
-ratio to a bare aiohttp handler (no auth, no journal) returning the same JSON. Prints, asserts nothing.
+"""Open-API benchmark: signed Query Order against a bare aiohttp handler returning the same JSON.
 
-Both servers run as their own processes on loopback; this process is the load generator (it signs
-every request, as a merchant's service would).
+The emulator (``python -m emulator serve``, SQLite file store, manual clock) answers
+``GET /api/mkp-openapi-public/global/v1/order/query?orderId=...`` signed with SDK-HMAC-SHA256: it
+verifies the signature, reads the order and writes the call to its journal. The baseline is a bare
+aiohttp process (no auth, no journal, no store) returning the very JSON the emulator returned.
 
-Run: .venv/bin/python bench/bench_openapi.py [--requests 3000] [--concurrency 16]
+Load: wrk, one thread, ``--connections`` (50) connections, 5 s per sample (quick: 3 s), after a
+warm-up of each server. The request is signed once per sample and wrk sends those headers (a
+generated Lua script): GET Query Order has no nonce and the signature stays valid for the
+``X-Sdk-Date`` window (15 min), so the server still verifies every request. A sample in which wrk
+saw a non-2xx answer or a socket error is reported as such. Each run measures both servers, in
+alternating order; figures are min / median / max over the runs.
+
+Figures: req/s emulator / bare (goal >= 0.6) and the emulator's p99 at 50 clients (goal < 20 ms).
+
+Run: .venv/bin/python bench/bench_openapi.py [--runs 3] [--connections 50] [--seconds 5] [--quick]
+     (default: about 1 minute; --quick: about 40 s)
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
+from typing import Optional
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from harness import (
+    API, CpuMeter, Figures, Load, Processes, Server, TempDir, bare_server_argv, call, http_load, ordered,
+    parser, print_header, start_emulator,
+)
 
-from emulator.protocol.sdk_hmac import sign_request  # noqa: E402
+from emulator.protocol.sdk_hmac import sign_request  # after harness, which puts the checkout on sys.path
 
 PATH = "/api/mkp-openapi-public/global/v1/order/query"
-BARE = """
-import json, sys
+HEADERS = {"Content-Type": "application/json"}
+
+# The baseline: the same bytes the emulator answered, from a file, with no checks at all.
+BARE = r"""
+import sys
 from aiohttp import web
-payload = json.loads(sys.argv[2])
-async def handler(request):
-    return web.json_response(payload)
-app = web.Application(); app.router.add_get("%s", handler)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+PAYLOAD = open(sys.argv[1], "rb").read()
+async def query(request):
+    return web.Response(body=PAYLOAD, content_type="application/json")
+ROUTES = [("GET", "%s", query)]
 """ % PATH
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def signed_headers(url: str, ak: str, sk: str) -> dict[str, str]:
+    """The headers of one signed GET (X-Sdk-Date now, Host, Authorization)."""
+    return {**HEADERS, **sign_request(ak, sk, "GET", url, HEADERS, b"")}
 
 
-async def wait_up(url: str) -> None:
+async def prepare(emulator: Server) -> tuple[str, str, str, bytes]:
+    """An order and an AK/SK pair of the demo merchant; (order URL, ak, sk, Query Order answer)."""
     async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            try:
-                async with session.get(url):
-                    return
-            except aiohttp.ClientError:
-                await asyncio.sleep(0.05)
-    raise RuntimeError(f"{url} did not come up")
+        order = await call(session, "POST", emulator.url + API + "/orders", {"product": "demo-saas-monthly"},
+                           expect=(201,))
+        keys = await call(session, "POST", emulator.url + API + "/merchants/demo/credentials", expect=(201,))
+        url = f"{emulator.url}{PATH}?orderId={order['order_id']}"
+        async with session.get(url, headers=signed_headers(url, keys["ak"], keys["sk"])) as response:
+            payload = await response.read()
+            if response.status != 200 or json.loads(payload).get("resultCode") != "MKT.0000":
+                raise RuntimeError(f"signed Query Order answered HTTP {response.status}: {payload[:2000]!r}")
+    return url, keys["ak"], keys["sk"], payload
 
 
-async def load(url: str, count: int, concurrency: int, ak: str | None, sk: str | None) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(count):
-        queue.put_nowait(i)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
-        async def worker() -> None:
-            while not queue.empty():
-                queue.get_nowait()
-                headers = {"Content-Type": "application/json"}
-                if ak and sk:
-                    headers.update(sign_request(ak, sk, "GET", url, headers, b""))
-                started = time.perf_counter()
-                async with session.get(url, headers=headers) as response:
-                    await response.read()
-                    assert response.status == 200, response.status
-                latencies.append((time.perf_counter() - started) * 1000)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return count / (time.perf_counter() - started), latencies
+def sample(label: str, server: Server, url: str, seconds: float, connections: int,
+           keys: Optional[tuple[str, str]]) -> Load:
+    """One wrk sample; the emulator's request is signed just before it starts."""
+    headers = signed_headers(url, *keys) if keys else dict(HEADERS)
+    with CpuMeter({label: [server.pid]}) as cpu:
+        load = http_load(url, seconds, connections, headers=headers)
+    print(f"   {label:9} {load.describe()}")
+    print(f"             {cpu.line()}")
+    return load
 
 
-def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[int(0.99 * (len(ordered) - 1))]
+async def amain() -> None:
+    ap = parser(__doc__)
+    ap.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
+    ap.add_argument("--seconds", type=float, help="seconds per sample (default 5; quick 3)")
+    args = ap.parse_args()
+    seconds = args.seconds or (3.0 if args.quick else 5.0)
+    print_header("bench_openapi: signed Query Order vs a bare aiohttp handler", args)
+    print(f"{args.connections} connections, 1 wrk thread, {seconds:.0f} s per sample\n")
+
+    with Processes() as procs, TempDir() as tmp:
+        emulator = await start_emulator(procs, "emulator", str(tmp / "openapi.db"))
+        url, ak, sk, payload = await prepare(emulator)
+        (tmp / "payload.json").write_bytes(payload)
+        bare = procs.start("bare", bare_server_argv(BARE, str(tmp / "payload.json")))
+        bare_url = bare.url + url[len(emulator.url):]
+        targets = {"emulator": (emulator, url, (ak, sk)), "bare": (bare, bare_url, None)}
+
+        print("warm-up")
+        warm_ups = {label: sample(label, server, target, min(seconds, 2.0), args.connections, keys)
+                    for label, (server, target, keys) in targets.items()}
+        figures = Figures()
+        answered = 1 + sum(warm.requests for label, warm in warm_ups.items() if label == "emulator")
+        for run in range(args.runs):
+            print(f"run {run + 1}/{args.runs}")
+            loads = {}
+            for label in ordered(run, ["emulator", "bare"]):
+                server, target, keys = targets[label]
+                loads[label] = sample(label, server, target, seconds, args.connections, keys)
+            record(figures, loads)
+            answered += loads["emulator"].requests
+        await check_journal(emulator, answered)
+        procs.report_log("emulator")
+        report(figures, args.connections)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=16)
-    args = parser.parse_args()
+async def check_journal(emulator: Server, answered: int) -> None:
+    """wrk sees HTTP statuses only: the emulator's journal says whether it refused any call, and its
+    latest id how many calls it verified and recorded (wrk's count leaves out the calls cut off at
+    the end of each sample)."""
+    await asyncio.sleep(1.0)  # the journal is written in batches
+    async with aiohttp.ClientSession() as session:
+        refused = (await call(session, "GET", emulator.url + API + "/inbound?accepted=false&limit=5"))["calls"]
+        latest = (await call(session, "GET", emulator.url + API + "/inbound?accepted=true&limit=1"))["calls"]
+    recorded = latest[0]["id"] if latest else 0
+    print(f"journal: {recorded} accepted calls recorded, {len(refused)} refused; wrk counted {answered} answers "
+          f"from the emulator")
+    if refused:
+        print(f"   ! a refused call: {refused[0]}")
 
-    port = free_port()
-    env = {**os.environ, "KOOGALLERY_LOG_LEVEL": "WARNING"}
-    emulator = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--port", str(port), "--database",
-                                 ":memory:", "--clock-mode", "manual"], cwd=ROOT, env=env)
-    bare = None
-    try:
-        base = f"http://127.0.0.1:{port}"
-        await wait_up(base + "/healthz")
-        async with aiohttp.ClientSession() as session:
-            async with session.post(base + "/sandbox/api/v1/orders", json={"product": "demo-saas-monthly"}) as r:
-                order_id = (await r.json())["order_id"]
-            async with session.post(base + "/sandbox/api/v1/merchants/demo/credentials") as r:
-                keys = await r.json()
-        url = f"{base}{PATH}?orderId={order_id}"
-        signed_rate, signed_lat = await load(url, args.requests, args.concurrency, keys["ak"], keys["sk"])
-        async with aiohttp.ClientSession() as session:
-            headers = {"Content-Type": "application/json"}
-            headers.update(sign_request(keys["ak"], keys["sk"], "GET", url, headers, b""))
-            async with session.get(url, headers=headers) as r:
-                payload = await r.json()
 
-        bare_port = free_port()
-        bare = subprocess.Popen([sys.executable, "-c", BARE, str(bare_port), json.dumps(payload)])
-        bare_url = f"http://127.0.0.1:{bare_port}{PATH}?orderId={order_id}"
-        await wait_up(bare_url)
-        bare_rate, bare_lat = await load(bare_url, args.requests, args.concurrency, None, None)
-        print(f"signed Query Order (AK/SK verify + store read + journal write): {signed_rate:7.0f} req/s, "
-              f"p99 {p99(signed_lat):6.2f} ms")
-        print(f"bare aiohttp handler, same JSON, no auth:                       {bare_rate:7.0f} req/s, "
-              f"p99 {p99(bare_lat):6.2f} ms")
-        print(f"ratio signed / bare: throughput {signed_rate / bare_rate:.2f}, p99 latency x{p99(signed_lat) / p99(bare_lat):.1f}"
-              f"  ({args.requests} requests, concurrency {args.concurrency}, the client signs each request)")
-    finally:
-        for process in (emulator, bare):
-            if process is not None:
-                process.terminate()
-                process.wait()
+def record(figures: Figures, loads: dict[str, Load]) -> None:
+    emulator, bare = loads["emulator"], loads["bare"]
+    if not (emulator.clean and bare.clean):
+        print("   (this run had errors: left out of the figures)")
+        figures.add("runs with errors", 1)
+        return
+    figures.add("emulator req/s", emulator.rps)
+    figures.add("bare req/s", bare.rps)
+    figures.add("ratio req/s emulator / bare", emulator.rps / bare.rps)
+    figures.add("emulator p99 ms", emulator.p99_ms)
+    figures.add("bare p99 ms", bare.p99_ms)
+    figures.add("emulator p50 ms", emulator.p50_ms)
+
+
+def report(figures: Figures, connections: int) -> None:
+    print("\nsummary (min / median / max over the runs)")
+    print("  " + figures.line("ratio req/s emulator / bare", goal=">= 0.6"))
+    print("  " + figures.line("emulator p99 ms", fmt="{:.1f}", unit=" ms", goal="< 20 ms",
+                              label=f"emulator p99 at {connections} clients"))
+    for name, fmt, unit in (("emulator req/s", "{:.0f}", ""), ("bare req/s", "{:.0f}", ""),
+                            ("emulator p50 ms", "{:.1f}", " ms"), ("bare p99 ms", "{:.1f}", " ms")):
+        print("  " + figures.line(name, fmt=fmt, unit=unit))
+    if figures.get("runs with errors"):
+        print(f"  ! {len(figures.get('runs with errors'))} run(s) had non-2xx answers or socket errors")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(amain())

@@ -383,7 +383,8 @@ class Orders:
         opposite = CallbackKind.UNFREEZE if kind is CallbackKind.FREEZE else CallbackKind.FREEZE
         await cancel_open(session, instance.key, now, f"superseded by {kind.value.upper()}", (opposite,),
                           known_open)
-        await enqueue(session, merchant, Callback(kind, instance.key, instance_id=instance.instance_id), now)
+        # Added, not flushed: no caller needs its id, and a walk fires thousands in one transaction.
+        session.add(new_delivery(merchant, Callback(kind, instance.key, instance_id=instance.instance_id), now))
         session.add(instance)
 
     async def _release(self, session: AsyncSession, merchant: Merchant, instance: Instance,
@@ -396,10 +397,10 @@ class Orders:
         if instance.instance_id is None:
             return  # nothing to release on the merchant side (PROTOCOL §4 R8)
         order_id = unsubscription.id if unsubscription else None
-        await enqueue(session, merchant, Callback(
+        session.add(new_delivery(merchant, Callback(
             CallbackKind.RELEASE, instance.key, order_id, order_line_id(order_id) if order_id else None,
             instance.instance_id,
-        ), now)
+        ), now))
 
     async def _unsubscribe_instance(self, session: AsyncSession, order: Order) -> Order:
         instance = await _get_instance(session, order.instance_key or "")

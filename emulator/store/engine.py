@@ -10,6 +10,7 @@ are claimed with ``FOR UPDATE [SKIP LOCKED]`` (see ``delivery.dispatcher``).
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import shutil
 import sqlite3
@@ -18,7 +19,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Mapping, Optional, Sequence, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import (
+    Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, create_engine, event, inspect, text,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Session, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -163,9 +166,42 @@ LEGACY_REVISIONS = {5: "0001", 6: "0002"}  # stores written before migrations: s
 def _create_or_check(conn, url: str) -> None:  # type: ignore[no-untyped-def]
     """Create a new store at the newest revision, or upgrade an existing one in place. Replicas
     starting together take turns: SQLite's BEGIN IMMEDIATE, PostgreSQL's transaction-scoped
-    advisory lock."""
+    advisory lock.
+
+    A new store is made without Alembic, whose import costs more than the rest of a test fixture's
+    start: the tables, then the version table holding the newest revision, as ``alembic stamp head``
+    writes them. Alembic still stamps it when the revisions do not end in one head."""
+
+    def newest_revision() -> str | None:
+        """The head of the migration scripts, read without running them; None unless they form one
+        plain chain of ``revision = "…"`` and ``down_revision = "…"`` (Alembic then stamps)."""
+        down: dict[Any, Any] = {}
+        for script in (MIGRATIONS / "versions").glob("*.py"):
+            if script.name == "__init__.py":
+                continue
+            values = {node.targets[0].id: node.value for node in ast.parse(script.read_bytes()).body
+                      if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+            try:
+                down[ast.literal_eval(values["revision"])] = ast.literal_eval(values["down_revision"])
+            except (KeyError, ValueError):
+                return None
+        if not all(isinstance(value, (str, type(None))) for value in [*down, *down.values()]):
+            return None  # branches or merges
+        heads = set(down) - set(down.values())
+        return heads.pop() if len(heads) == 1 else None
+
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242424242)")
+    if _legacy_version(conn) is None and not inspect(conn).has_table("alembic_version"):  # a new store
+        head = newest_revision()
+        if head is not None:
+            SQLModel.metadata.create_all(conn)
+            # Alembic's version table (alembic.ddl.impl.DefaultImpl.version_table_impl).
+            version = Table("alembic_version", MetaData(), Column("version_num", String(32), nullable=False),
+                            PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
+            version.create(conn)
+            conn.execute(version.insert().values(version_num=head))
+            return
     from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
