@@ -47,6 +47,7 @@ class _Query(BaseModel):
 
 
 class OrderQuery(_Query):
+    cursor: Optional[int] = Field(None, ge=0, le=MAX_ID)  # the ``next`` of the previous page
     merchant_id: Optional[str] = None
     order_type: Optional[Literal["NEW", "TRIAL", "TRIAL_TO_FORMAL", "RENEWAL", "CHANGE", "UNSUBSCRIBE"]] = None
     status: Optional[Literal["paid", "delivered", "undelivered", "failed", "unsubscribed"]] = None
@@ -191,9 +192,11 @@ async def list_orders(request: web.Request) -> web.Response:
     q = parse_query(request, OrderQuery)
     orders = await _services(request).orders.list(OrderFilter(
         merchant_id=q.merchant_id, order_type=q.order_type, status=q.status, instance_key=q.instance,
-        limit=q.limit, offset=q.offset,
+        limit=q.limit, offset=q.offset, before_seq=q.cursor,
     ))
-    return web.json_response({"orders": [order_view(o) for o in orders]})
+    # Keyset paging: the next page starts below the last order shown (flat at any depth).
+    more = len(orders) == q.limit and orders[-1].seq is not None
+    return web.json_response({"orders": [order_view(o) for o in orders], "next": orders[-1].seq if more else None})
 
 
 @routes.post(PREFIX + "/orders")

@@ -49,6 +49,7 @@ class OrderFilter:
     instance_key: Optional[str] = None
     limit: int = 100
     offset: int = 0
+    before_seq: Optional[int] = None  # keyset paging: orders placed before this one (newest first)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class Orders:
                 value = getattr(flt, name)
                 if value is not None:
                     query = query.where(getattr(Order, name) == value)
+            if flt.before_seq is not None:
+                query = query.where(col(Order.seq) < flt.before_seq)
             return (await session.exec(query.offset(flt.offset).limit(flt.limit))).all()
 
     async def get(self, order_id: str) -> tuple[Order, list[OrderLine]]:

@@ -21,7 +21,7 @@ README section "Use it from your tests" has examples and timings.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 
 import pytest
 
@@ -43,9 +43,12 @@ def async_fixture(function: Any) -> Any:
     return missing
 
 
-from .client import SandboxClient
-from .sync_client import SyncSandboxClient
-from .threaded import ThreadedEmulator
+# The emulator (aiohttp, SQLAlchemy, the console...) is imported by the fixtures, when a test first
+# asks for one: every pytest run of an environment holding this package loads this module.
+if TYPE_CHECKING:
+    from .client import SandboxClient
+    from .sync_client import SyncSandboxClient
+    from .threaded import ThreadedEmulator
 
 CLOCK_START = datetime(2026, 1, 1, 0, 0, 0)
 
@@ -61,6 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _start(config: pytest.Config) -> ThreadedEmulator:
+    from .threaded import ThreadedEmulator
+
     start = datetime.fromisoformat(str(config.getini("koogallery_clock_start")))
     emulator = ThreadedEmulator(clock_start=start)
     emulator.start()
@@ -76,6 +81,8 @@ def koogallery_server(pytestconfig: pytest.Config) -> Iterator[ThreadedEmulator]
 
 @async_fixture
 async def koogallery(koogallery_server: ThreadedEmulator) -> AsyncIterator[SandboxClient]:
+    from .client import SandboxClient
+
     client = SandboxClient(koogallery_server.url)
     await client.reset()
     try:
@@ -86,6 +93,8 @@ async def koogallery(koogallery_server: ThreadedEmulator) -> AsyncIterator[Sandb
 
 @pytest.fixture
 def koogallery_sync(koogallery_server: ThreadedEmulator) -> Iterator[SyncSandboxClient]:
+    from .sync_client import SyncSandboxClient
+
     client = SyncSandboxClient(koogallery_server.url)
     try:
         client.reset()
@@ -96,6 +105,8 @@ def koogallery_sync(koogallery_server: ThreadedEmulator) -> Iterator[SyncSandbox
 
 @async_fixture
 async def koogallery_isolated(pytestconfig: pytest.Config) -> AsyncIterator[SandboxClient]:
+    from .client import SandboxClient
+
     emulator = _start(pytestconfig)
     client = SandboxClient(emulator.url)
     try:
