@@ -246,10 +246,14 @@ class Dispatcher:
         if stale:  # the store was reset, or the claim was taken over, while the request was out
             log.info("%d replies arrived for claims no longer held; not recorded", len(stale))
             results = [item for item, ours in zip(results, held) if ours]
-        # Load what the reactions read in two queries; session.get then finds them in memory.
+        # Load what the reactions read in three queries; session.get then finds them in memory (the
+        # session's identity map holds rows weakly: ``preloaded`` keeps them alive until the commit).
         keys = {d.instance_key for d in deliveries.values() if d.instance_key}
         instances = session.exec(select(Instance).where(col(Instance.key).in_(keys))).all()
-        session.exec(select(Order).where(col(Order.id).in_({i.order_id for i in instances})))
+        preloaded = [*instances,
+                     *session.exec(select(Order).where(col(Order.id).in_({i.order_id for i in instances}))).all(),
+                     *session.exec(select(Merchant).where(
+                         col(Merchant.id).in_({d.merchant_id for d in deliveries.values()}))).all()]
         verdicts = [judge(reply, prepared.expect) for prepared, (reply, *_rest) in results]
         judged = [(deliveries[p.delivery_id], v) for (p, _), v in zip(results, verdicts)]
         self._check_unique(session, judged)
@@ -282,6 +286,7 @@ class Dispatcher:
         created = [o for o in session.new if isinstance(o, Delivery)]  # before a query flushes them
         released = release_dependents(session, finished, now)
         session.flush()
+        del preloaded
         spawned = tuple(sorted({_id(d) for d in created} | set(released)))
         return [replace(o, spawned=spawned) for o in outcomes] + [
             Outcome(p.delivery_id, p.attempt_id, False, "not recorded: the claim was no longer held") for p, _ in stale]
