@@ -174,8 +174,7 @@ class Services:
         second, so replicas agree within a second; forced before this replica changes the clock)."""
         if self._clock_saves and not force:
             return  # our own change is on its way to the store
-        async with self.store.read() as session:
-            row = await session.get(ClockRow, 1)
+        row = await self.store.quick_read(lambda session: session.get(ClockRow, 1))
         if row is None or row.version <= self._clock_version or (self._clock_saves and not force):
             return
         self._adopt(row)
@@ -192,10 +191,12 @@ class Services:
         """Live views follow work done by other replicas too (polled while someone watches)."""
         if not self.events.watched:
             return
-        async with self.store.read() as session:
-            marks = tuple([(await session.exec(select(func.count(col(Order.id))))).one()] + [
-                (await session.exec(select(func.max(col(table.id))))).one()
+        def read_marks(session: Session) -> tuple[Any, ...]:  # each an index's last entry
+            return tuple([session.exec(select(func.max(col(Order.seq)))).one()] + [
+                session.exec(select(func.max(col(table.id)))).one()
                 for table in (Attempt, InboundCall, OAuthEvent, DialRun)])
+
+        marks = await self.store.quick_read(read_marks)
         if self._seen_marks and marks != self._seen_marks:
             for kind, old, new in zip(("order", "delivery", "inbound", "oauth", "dialtest"), self._seen_marks, marks):
                 if old != new:

@@ -142,13 +142,12 @@ class Scheduler:
 
     async def next_due(self, after: Optional[datetime] = None) -> Optional[datetime]:
         """The earliest instant anything is due (strictly after ``after`` when given)."""
-        async with self.store.read() as session:
-            query = select(func.min(Delivery.next_attempt_at)).where(
-                Delivery.status == "scheduled", col(Delivery.next_attempt_at).is_not(None)
-            )
-            if after is not None:
-                query = query.where(col(Delivery.next_attempt_at) > after)
-            delivery_due = (await session.exec(query)).one()
+        query = select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.status == "scheduled", col(Delivery.next_attempt_at).is_not(None)
+        )
+        if after is not None:
+            query = query.where(col(Delivery.next_attempt_at) > after)
+        delivery_due = await self.store.quick_read(lambda session: session.exec(query).one())
         instance_due = await self._next_instance_event(after)
         job_due = [await job.next_due() for job in self.jobs]
         candidates = [t for t in (delivery_due, instance_due, *job_due) if t is not None
@@ -215,18 +214,16 @@ class Scheduler:
                             broken.add(key)
 
     async def _max_delivery_id(self) -> int:
-        async with self.store.read() as session:
-            return (await session.exec(select(func.max(Delivery.id)))).one() or 0
+        return await self.store.quick_read(lambda session: session.exec(select(func.max(Delivery.id))).one()) or 0
 
     async def _held_elsewhere(self, watermark: int, ours: set[int]) -> bool:
         """Is work of this instant leased by another sender right now?"""
-        async with self.store.read() as session:
-            found = (await session.exec(select(Delivery.id).where(
-                Delivery.status == "scheduled", col(Delivery.next_attempt_at) <= self.clock.now(),
-                col(Delivery.lease_until) >= wall_now(),
-                or_(col(Delivery.id) <= watermark, col(Delivery.id).in_(ours)),
-            ).limit(1))).first()
-        return found is not None
+        query = select(Delivery.id).where(
+            Delivery.status == "scheduled", col(Delivery.next_attempt_at) <= self.clock.now(),
+            col(Delivery.lease_until) >= wall_now(),
+            or_(col(Delivery.id) <= watermark, col(Delivery.id).in_(ours)),
+        ).limit(1)
+        return await self.store.quick_read(lambda session: session.exec(query).first()) is not None
 
     async def _run_jobs(self) -> bool:
         """Other clock-driven work (dial-test slots); True when any ran."""

@@ -330,21 +330,18 @@ class Orders:
 
     # -- clock-driven transitions ----------------------------------------------------------
     async def due_instance_keys(self, now: datetime) -> list[tuple[datetime, str]]:
-        async with self.store.read() as session:
-            rows = await session.exec(
-                select(Instance.next_event_at, Instance.key)
-                .where(col(Instance.next_event_at).is_not(None), col(Instance.next_event_at) <= now)
-                .order_by(col(Instance.next_event_at))
-            )
-            return [(at, key) for at, key in rows.all() if at is not None]
+        query = (select(Instance.next_event_at, Instance.key)
+                 .where(col(Instance.next_event_at).is_not(None), col(Instance.next_event_at) <= now)
+                 .order_by(col(Instance.next_event_at)))
+        rows = await self.store.quick_read(lambda session: session.exec(query).all())
+        return [(at, key) for at, key in rows if at is not None]
 
     async def next_event_time(self, after: Optional[datetime] = None) -> Optional[datetime]:
         """The earliest instance transition (strictly after ``after`` when given)."""
-        async with self.store.read() as session:
-            query = select(func.min(Instance.next_event_at))
-            if after is not None:
-                query = query.where(col(Instance.next_event_at) > after)
-            return (await session.exec(query)).one()
+        query = select(func.min(Instance.next_event_at))
+        if after is not None:
+            query = query.where(col(Instance.next_event_at) > after)
+        return await self.store.quick_read(lambda session: session.exec(query).one())
 
     async def fire_due(self, keys: Sequence[str]) -> None:
         """Apply the due transitions of these instances, expiry (FREEZE) or end of retention

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, create_engine, event, inspect, text,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,8 +65,12 @@ class Store:
         self._scratch_dir = scratch_dir
         self._write_lock = asyncio.Lock()
         self._loop_reader: Optional[sqlite3.Connection] = None
+        self._loop_engine: Optional[Engine] = None
         if sync_read.dialect.name == "sqlite" and sync_read.url.database:
-            self._loop_reader = _open_loop_reader(sync_read.url.database)
+            path = sync_read.url.database
+            self._loop_reader = _open_loop_reader(path)
+            # The same connection under SQLAlchemy, for ORM reads on the event loop (``quick_read``).
+            self._loop_engine = create_engine(sync_read.url, creator=lambda: self._loop_reader, poolclass=StaticPool)
 
     @classmethod
     async def open(cls, database: str) -> "Store":
@@ -94,6 +99,8 @@ class Store:
         return store
 
     async def close(self) -> None:
+        if self._loop_engine is not None:
+            self._loop_engine.dispose()
         if self._loop_reader is not None:
             self._loop_reader.close()
         await self.engine.dispose()
@@ -120,6 +127,15 @@ class Store:
                 return work(session)
 
         return await asyncio.to_thread(run)
+
+    async def quick_read(self, work: Callable[[Session], T]) -> T:
+        """Run a small, indexed, read-only ``work(session)`` (a min() over an index, a lookup by
+        key) where it costs least: on SQLite on the event loop itself (see ``select``), elsewhere
+        in a worker thread (``run_read``). The scheduler's many small reads per pass use it."""
+        if self._loop_engine is None:
+            return await self.run_read(work)
+        with Session(self._loop_engine, expire_on_commit=False) as session:
+            return work(session)
 
     async def select(self, sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """The rows of one small, indexed, read-only SQL query (named ``:params``), for the hottest
