@@ -239,8 +239,10 @@ class Dispatcher:
     def _record_in(self, session: Session, results: list[tuple[_Prepared, _Sent]], now: datetime) -> list[Outcome]:
         ids = [p.delivery_id for p, _ in results]
         deliveries = {d.id: d for d in session.exec(select(Delivery).where(col(Delivery.id).in_(ids))).all()}
-        attempts = {a.id: a for a in session.exec(
-            select(Attempt).where(col(Attempt.id).in_([p.attempt_id for p, _ in results]))).all()}
+        # The attempts' identifying columns only: their rows are then updated in bulk by key.
+        attempts = {row.id: row for row in session.exec(
+            select(Attempt.id, Attempt.delivery_id, Attempt.state, Attempt.url, Attempt.manual)
+            .where(col(Attempt.id).in_([p.attempt_id for p, _ in results]))).all()}
         held = [self._still_ours(p, deliveries, attempts) for p, _sent in results]
         stale = [item for item, ours in zip(results, held) if not ours]
         if stale:  # the store was reset, or the claim was taken over, while the request was out
@@ -258,40 +260,41 @@ class Dispatcher:
         judged = [(deliveries[p.delivery_id], v) for (p, _), v in zip(results, verdicts)]
         self._check_unique(session, judged)
         _warn_without_query_order(session, judged)
-        outcomes, finished = [], []
+        outcomes, finished, replies = [], [], []
         with session.no_autoflush:
             for (prepared, (reply, sent_headers, elapsed_ms, response_headers)), verdict in zip(results, verdicts):
-                delivery, attempt = deliveries[prepared.delivery_id], attempts[prepared.attempt_id]
-                attempt.state = "done"
-                attempt.request_headers = sent_headers
-                attempt.response_status = reply.status
-                attempt.response_headers = response_headers
-                attempt.response_body = (reply.body.decode("utf-8", errors="replace")
-                                         if reply.status is not None else None)
-                attempt.elapsed_ms = round(elapsed_ms, 2)
-                attempt.error = reply.transport_error or ("timeout" if reply.timed_out else None)
-                attempt.passed, attempt.failures, attempt.warnings = verdict.passed, verdict.failures, verdict.warnings
+                delivery, manual = deliveries[prepared.delivery_id], attempts[prepared.attempt_id].manual
+                replies.append({
+                    "id": prepared.attempt_id, "state": "done", "request_headers": sent_headers,
+                    "response_status": reply.status, "response_headers": response_headers,
+                    "response_body": reply.body.decode("utf-8", errors="replace") if reply.status is not None else None,
+                    "elapsed_ms": round(elapsed_ms, 2),
+                    "error": reply.transport_error or ("timeout" if reply.timed_out else None),
+                    "passed": verdict.passed, "failures": verdict.failures, "warnings": verdict.warnings,
+                })
                 delivery.last_verdict = verdict.summary
                 release(delivery)
                 if delivery.status == "scheduled":  # not cancelled while the request was out
-                    self._advance(session, delivery, verdict, now, attempt.manual)
+                    self._advance(session, delivery, verdict, now, manual)
                     if delivery.status in ("succeeded", "exhausted"):
                         finished.append(_id(delivery))
                 elif verdict.passed and delivery.on_success == "purchase_delivered":
                     # cancelled (unsubscribed) while out, yet the merchant provisioned: it must release
                     self.react("late_purchase", session, delivery, verdict.instance_id, now)
-                session.add_all([attempt, delivery])
-                outcomes.append(Outcome(prepared.delivery_id, attempt.id, verdict.passed, verdict.summary,
+                session.add(delivery)
+                outcomes.append(Outcome(prepared.delivery_id, prepared.attempt_id, verdict.passed, verdict.summary,
                                         verdict.instance_id))
         created = [o for o in session.new if isinstance(o, Delivery)]  # before a query flushes them
         released = release_dependents(session, finished, now)
+        if replies:
+            session.execute(update(Attempt), replies)  # one executemany, by primary key
         session.flush()
         del preloaded
         spawned = tuple(sorted({_id(d) for d in created} | set(released)))
         return [replace(o, spawned=spawned) for o in outcomes] + [
             Outcome(p.delivery_id, p.attempt_id, False, "not recorded: the claim was no longer held") for p, _ in stale]
 
-    def _still_ours(self, prepared: _Prepared, deliveries: dict[Any, Delivery], attempts: dict[Any, Attempt]) -> bool:
+    def _still_ours(self, prepared: _Prepared, deliveries: dict[Any, Delivery], attempts: dict[Any, Any]) -> bool:
         """The attempt is the one this request wrote (same signed URL: a fresh nonce each time), it is
         still ``sending``, and this sender still holds the delivery's claim."""
         delivery, attempt = deliveries.get(prepared.delivery_id), attempts.get(prepared.attempt_id)
