@@ -35,10 +35,11 @@ client) and the load average: on a shared machine other work moves every figure.
 
 Run: .venv/bin/python bench/bench_engine.py [--quick] [--runs 3] [--only orders|deliveries|walk]
      [--clients 50] [--seconds S] [--deliveries K] [--subscriptions N] [--walk-budget S] [--postgres]
-Cost on a 2-core machine (emulator of 2026-12): --quick (3 s samples, 300 orders per delivery run,
-1,000 subscriptions) about 2 minutes; the default (10 s samples, 2,000 orders, 10,000
-subscriptions) about 8 minutes, of which the walk's three runs take about 5 (--walk-budget 480
-caps them); --postgres adds about 3 minutes.
+Cost on a 2-core machine shared with other work (emulator of 2026-12-02): --quick (3 s samples,
+300 orders per delivery sample, 1,000 subscriptions) about 1.5 minutes; the default (10 s samples,
+2,000 orders, 10,000 subscriptions) about 8 minutes, of which the walk takes about 4 (creating the
+subscriptions once, about 70 s, then three walks of about 50 s; --walk-budget 480 caps the walks);
+--postgres adds about 3 minutes.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -273,8 +274,8 @@ async def deliveries_config(procs: Processes, label: str, databases: list[str], 
     replicas: list[Server] = []
     try:
         for i, database in enumerate(databases):  # one after the other: the first creates the schema
-            replicas.append(await start_emulator(procs, f"deliveries-{label}-{i + 1}".replace(" ", "-").replace(",", ""),
-                                                 database, demo_merchant=False))
+            name = f"deliveries-{re.sub(r'[^A-Za-z0-9]+', '-', label)}-{i + 1}"
+            replicas.append(await start_emulator(procs, name, database, demo_merchant=False))
         bases = [server.url for server in replicas]
         groups = {"emulator" if len(replicas) == 1 else "replicas": [s.pid for s in replicas], **others}
         async with aiohttp.ClientSession() as session:
@@ -346,7 +347,7 @@ async def bench_deliveries(procs: Processes, tmp: Path, args: argparse.Namespace
         rates: dict[str, float] = {}
         for side in ordered(run, ["emulator", "bare"]):
             if side == "bare":
-                rates["bare"] = await measured_bare_posts(merchant, args.deliveries)
+                rates["bare"] = await measured_bare_posts(merchant, max(args.deliveries, 2000))
                 continue
             sqlite = await deliveries_config(procs, "SQLite, 1 process", [str(tmp / f"deliveries-{run}.db")],
                                              merchant, args.deliveries, args.clients, others)
@@ -476,9 +477,10 @@ def report(figures: Figures, args: argparse.Namespace) -> None:
              "deliveries: PostgreSQL drain two replicas / one": ">= 1.6",
              "walk: seconds": f"< 60 s for 10,000 subscriptions (this: {args.subscriptions})"}
     for name in figures.values:
-        fmt = "{:.2f}" if "/ " in name and "/s" not in name.split("/ ")[-1] else "{:.0f}"
-        fmt = "{:.1f}" if name.endswith(" ms") or name == "walk: seconds" else fmt
-        unit = " ms" if name.endswith(" ms") else " s" if name == "walk: seconds" else ""
+        if name.endswith(" ms") or name == "walk: seconds":
+            fmt, unit = "{:.1f}", " ms" if name.endswith(" ms") else " s"
+        else:
+            fmt, unit = "{:.2f}" if " / " in name else "{:.0f}", ""  # a ratio, or a rate / count
         print("  " + figures.line(name, fmt=fmt, unit=unit, goal=goals.get(name, "")))
 
 
@@ -504,7 +506,7 @@ async def amain() -> None:
     figures = Figures()
     benches = {"orders": bench_orders, "deliveries": bench_deliveries, "walk": bench_walk}
     overall = time.perf_counter()
-    with Processes() as procs, TempDir() as tmp:
+    with TempDir() as tmp, Processes() as procs:
         for name in args.only or list(benches):
             started = time.perf_counter()
             await benches[name](procs, tmp, args, figures)
@@ -514,4 +516,4 @@ async def amain() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(amain()))
+    asyncio.run(amain())

@@ -15,13 +15,15 @@ alternating order; figures are min / median / max over the runs.
 Figures: req/s emulator / bare (goal >= 0.6) and the emulator's p99 at 50 clients (goal < 20 ms).
 
 Run: .venv/bin/python bench/bench_openapi.py [--runs 3] [--connections 50] [--seconds 5] [--quick]
-     (default: about 1 minute; --quick: about 40 s)
+     (default: about 45 s; --quick: about 30 s)
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 import aiohttp
@@ -47,6 +49,13 @@ ROUTES = [("GET", "%s", query)]
 """ % PATH
 
 
+@dataclass
+class Target:
+    server: Server
+    url: str
+    keys: Optional[tuple[str, str]]  # the AK/SK to sign with; None: not signed
+
+
 def signed_headers(url: str, ak: str, sk: str) -> dict[str, str]:
     """The headers of one signed GET (X-Sdk-Date now, Host, Authorization)."""
     return {**HEADERS, **sign_request(ak, sk, "GET", url, HEADERS, b"")}
@@ -66,15 +75,39 @@ async def prepare(emulator: Server) -> tuple[str, str, str, bytes]:
     return url, keys["ak"], keys["sk"], payload
 
 
-def sample(label: str, server: Server, url: str, seconds: float, connections: int,
-           keys: Optional[tuple[str, str]]) -> Load:
+def sample(label: str, target: Target, seconds: float, connections: int) -> Load:
     """One wrk sample; the emulator's request is signed just before it starts."""
-    headers = signed_headers(url, *keys) if keys else dict(HEADERS)
-    with CpuMeter({label: [server.pid]}) as cpu:
-        load = http_load(url, seconds, connections, headers=headers)
+    headers = signed_headers(target.url, *target.keys) if target.keys else dict(HEADERS)
+    with CpuMeter({label: [target.server.pid]}) as cpu:
+        load = http_load(target.url, seconds, connections, headers=headers)
     print(f"   {label:9} {load.describe()}")
     print(f"             {cpu.line()}")
     return load
+
+
+async def start_targets(procs: Processes, tmp: Path) -> dict[str, Target]:
+    """The emulator with an order to query, and the bare server returning its Query Order answer."""
+    emulator = await start_emulator(procs, "emulator", str(tmp / "openapi.db"))
+    url, ak, sk, payload = await prepare(emulator)
+    (tmp / "payload.json").write_bytes(payload)
+    bare = procs.start("bare", bare_server_argv(BARE, str(tmp / "payload.json")))
+    return {"emulator": Target(emulator, url, (ak, sk)), "bare": Target(bare, bare.url + url[len(emulator.url):], None)}
+
+
+def measure(targets: dict[str, Target], runs: int, seconds: float, connections: int, figures: Figures) -> int:
+    """A warm-up of each server, then the runs; how many answers wrk counted from the emulator."""
+    print("warm-up")
+    answered = 1  # prepare()'s call
+    for label, target in targets.items():
+        load = sample(label, target, min(seconds, 2.0), connections)
+        answered += load.requests if label == "emulator" else 0
+    for run in range(runs):
+        print(f"run {run + 1}/{runs}")
+        loads = {label: sample(label, targets[label], seconds, connections)
+                 for label in ordered(run, ["emulator", "bare"])}
+        record(figures, loads)
+        answered += loads["emulator"].requests
+    return answered
 
 
 async def amain() -> None:
@@ -85,31 +118,13 @@ async def amain() -> None:
     seconds = args.seconds or (3.0 if args.quick else 5.0)
     print_header("bench_openapi: signed Query Order vs a bare aiohttp handler", args)
     print(f"{args.connections} connections, 1 wrk thread, {seconds:.0f} s per sample\n")
-
-    with Processes() as procs, TempDir() as tmp:
-        emulator = await start_emulator(procs, "emulator", str(tmp / "openapi.db"))
-        url, ak, sk, payload = await prepare(emulator)
-        (tmp / "payload.json").write_bytes(payload)
-        bare = procs.start("bare", bare_server_argv(BARE, str(tmp / "payload.json")))
-        bare_url = bare.url + url[len(emulator.url):]
-        targets = {"emulator": (emulator, url, (ak, sk)), "bare": (bare, bare_url, None)}
-
-        print("warm-up")
-        warm_ups = {label: sample(label, server, target, min(seconds, 2.0), args.connections, keys)
-                    for label, (server, target, keys) in targets.items()}
-        figures = Figures()
-        answered = 1 + sum(warm.requests for label, warm in warm_ups.items() if label == "emulator")
-        for run in range(args.runs):
-            print(f"run {run + 1}/{args.runs}")
-            loads = {}
-            for label in ordered(run, ["emulator", "bare"]):
-                server, target, keys = targets[label]
-                loads[label] = sample(label, server, target, seconds, args.connections, keys)
-            record(figures, loads)
-            answered += loads["emulator"].requests
-        await check_journal(emulator, answered)
+    figures = Figures()
+    with TempDir() as tmp, Processes() as procs:
+        targets = await start_targets(procs, tmp)
+        answered = measure(targets, args.runs, seconds, args.connections, figures)
+        await check_journal(targets["emulator"].server, answered)
         procs.report_log("emulator")
-        report(figures, args.connections)
+    report(figures, args.connections)
 
 
 async def check_journal(emulator: Server, answered: int) -> None:
