@@ -8,7 +8,6 @@ server with a message naming the variable.
 from __future__ import annotations
 
 import os
-import tomllib
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -139,6 +138,8 @@ def _env_values(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # here: most runs have no settings file
+
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Callable, Optional, Sequence
 from urllib.parse import urlsplit
 
@@ -294,6 +292,10 @@ class DialTests:
                         session.add(row)
 
     def _mail(self, notes: list[messages.Message], merchant: Merchant) -> bool:
+        # Imported here: only a configured SMTP server is ever sent mail.
+        import smtplib
+        from email.message import EmailMessage
+
         url = urlsplit(self.settings.dialtest_smtp_url or "")
         try:
             with smtplib.SMTP(url.hostname or "localhost", url.port or 25, timeout=10) as smtp:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 
 def _triggers(slots: str, zone: str) -> list[CronTrigger]:
+    # Imported here: slots are computed only once a product has dial-test cases.
+    from apscheduler.triggers.cron import CronTrigger
+
     triggers = []
     for slot in slots.split(","):
         hour, minute = slot.split(":")

@@ -7,11 +7,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Callable, Optional, Sequence
 
-from sqlalchemy import insert
 from sqlmodel import col, select
 
 from ..marketplace.errors import NotFound
 from ..store import Store
+from ..store.prepared import Params, PreparedInsert
 from ..store.tables import InboundCall
 
 
@@ -54,7 +54,6 @@ class CallRecord:
 
 
 _COLUMNS = tuple(f.name for f in fields(CallRecord))
-_INSERT = insert(InboundCall.__table__)  # type: ignore[attr-defined]
 
 
 class Journal:
@@ -63,20 +62,21 @@ class Journal:
 
     def __init__(self, store: Store, on_written: Callable[[], None] = lambda: None) -> None:
         self.store = store
-        self._queue: list[CallRecord] = []
+        self._insert = PreparedInsert(InboundCall.__table__, _COLUMNS, store.dialect)  # type: ignore[attr-defined]
+        self._queue: list[Params] = []
         self._writer: Optional[asyncio.Task[None]] = None
         self._on_written = on_written
 
     def record(self, call: CallRecord) -> None:
-        self._queue.append(call)
+        self._queue.append(self._insert.params(call.row()))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:
         while self._queue:
             batch, self._queue = self._queue, []
-            rows = [call.row() for call in batch]
-            await self.store.run_write(lambda session: session.connection().execute(_INSERT, rows))
+            await self.store.run_write(
+                lambda session: session.connection().exec_driver_sql(self._insert.sql, batch))  # type: ignore[arg-type]
             self._on_written()
 
     async def flush(self) -> None:

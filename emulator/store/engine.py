@@ -23,6 +23,7 @@ from sqlalchemy import (
     Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, create_engine, event, inspect, text,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -128,6 +129,10 @@ class Store:
 
         return await asyncio.to_thread(run)
 
+    @property
+    def dialect(self) -> Dialect:
+        return self._sync_write.dialect
+
     async def quick_read(self, work: Callable[[Session], T]) -> T:
         """Run a small, indexed, read-only ``work(session)`` (a min() over an index, a lookup by
         key) where it costs least: on SQLite on the event loop itself (see ``select``), elsewhere
@@ -195,8 +200,11 @@ def _create_or_check(conn, url: str) -> None:  # type: ignore[no-untyped-def]
         for script in (MIGRATIONS / "versions").glob("*.py"):
             if script.name == "__init__.py":
                 continue
-            values = {node.targets[0].id: node.value for node in ast.parse(script.read_bytes()).body
-                      if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+            values: dict[str, ast.expr] = {}
+            for node in ast.parse(script.read_bytes()).body:  # ``name = …`` or ``name: type = …``
+                target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+                if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(target, ast.Name) and node.value:
+                    values[target.id] = node.value
             try:
                 down[ast.literal_eval(values["revision"])] = ast.literal_eval(values["down_revision"])
             except (KeyError, ValueError):
@@ -211,7 +219,8 @@ def _create_or_check(conn, url: str) -> None:  # type: ignore[no-untyped-def]
     if _legacy_version(conn) is None and not inspect(conn).has_table("alembic_version"):  # a new store
         head = newest_revision()
         if head is not None:
-            SQLModel.metadata.create_all(conn)
+            # An empty SQLite file has no table to look for first (each look is a hop to aiosqlite's thread).
+            SQLModel.metadata.create_all(conn, checkfirst=conn.dialect.name != "sqlite")
             # Alembic's version table (alembic.ddl.impl.DefaultImpl.version_table_impl).
             version = Table("alembic_version", MetaData(), Column("version_num", String(32), nullable=False),
                             PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
