@@ -207,10 +207,17 @@ async def _handle(request: web.Request, handler: Callable[[web.Request], Awaitab
     return response
 
 
+_LEADING_CODE = b'{"resultCode": "'  # how json.dumps begins the answers built by ``results``
+
+
 def _result_code(response: web.StreamResponse) -> str:
     body = getattr(response, "body", None)
     if not isinstance(body, (bytes, bytearray)):
         return ""
+    if body.startswith(_LEADING_CODE):  # no need to parse the whole answer again
+        end = body.find(b'"', len(_LEADING_CODE))
+        if end > 0:
+            return body[len(_LEADING_CODE):end].decode("utf-8", "replace")
     try:
         return str(json.loads(body).get("resultCode", ""))
     except (ValueError, AttributeError):

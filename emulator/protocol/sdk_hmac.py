@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -76,6 +77,7 @@ def _encode(text: str) -> str:
     return quote(text, safe="~")
 
 
+@functools.lru_cache(maxsize=1024)  # the open APIs have a handful of paths
 def canonical_uri(path: str) -> str:
     """Decode the path, re-encode each segment, and make sure it ends in ``/``."""
     uri = "/".join(_encode(segment) for segment in unquote(path).split("/"))
