@@ -64,6 +64,7 @@ class DeliveryQuery(_Query):
 
 
 class InstanceQuery(_Query):
+    cursor: Optional[str] = Field(None, max_length=64)  # the ``next`` of the previous page
     merchant_id: Optional[str] = None
     state: Optional[Literal["pending", "active", "frozen", "released", "failed"]] = None
 
@@ -272,8 +273,11 @@ async def query_instance(request: web.Request) -> web.Response:
 @routes.get(PREFIX + "/instances")
 async def list_instances(request: web.Request) -> web.Response:
     q = parse_query(request, InstanceQuery)
-    instances = await _services(request).orders.list_instances(q.merchant_id, q.state, q.limit, q.offset)
-    return web.json_response({"instances": [instance_view(i) for i in instances]})
+    instances = await _services(request).orders.list_instances(q.merchant_id, q.state, q.limit, q.offset,
+                                                                q.cursor)
+    more = len(instances) == q.limit
+    return web.json_response({"instances": [instance_view(i) for i in instances],
+                              "next": instances[-1].key if more else None})
 
 
 @routes.get(PREFIX + "/instances/{key}")

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Awaitable, Callable, Optional, Sequence, TypeVar
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -116,14 +117,21 @@ class Orders:
             return instance, product
 
     async def list_instances(self, merchant_id: Optional[str] = None, state: Optional[str] = None,
-                             limit: int = 100, offset: int = 0) -> Sequence[Instance]:
-        """Newest first, one page (served by the (merchant_id,) created_at, key indexes)."""
+                             limit: int = 100, offset: int = 0, after_key: Optional[str] = None
+                             ) -> Sequence[Instance]:
+        """Newest first, one page (served by the (merchant_id,) created_at, key indexes);
+        ``after_key``: the page after that instance (keyset paging, flat at any depth)."""
         async with self.store.read() as session:
             query = select(Instance).order_by(col(Instance.created_at).desc(), col(Instance.key).desc())
             if merchant_id:
                 query = query.where(Instance.merchant_id == merchant_id)
             if state:
                 query = query.where(Instance.state == state)
+            if after_key is not None:
+                last = await _get_instance(session, after_key, field="cursor")
+                query = query.where(or_(col(Instance.created_at) < last.created_at,
+                                        and_(col(Instance.created_at) == last.created_at,
+                                             col(Instance.key) < last.key)))
             return (await session.exec(query.offset(offset).limit(limit))).all()
 
     # -- creating --------------------------------------------------------------------------
@@ -610,8 +618,8 @@ async def _get_order(session: AsyncSession, order_id: str) -> Order:
     return order
 
 
-async def _get_instance(session: AsyncSession, key: str) -> Instance:
+async def _get_instance(session: AsyncSession, key: str, field: str = "instance") -> Instance:
     instance = await session.get(Instance, key)
     if instance is None:
-        raise NotFound(f"instance {key!r} does not exist", field="instance")
+        raise NotFound(f"instance {key!r} does not exist", field=field)
     return instance

@@ -43,3 +43,22 @@ async def test_orders_page_by_cursor_newest_first(shop: Shop) -> None:
     assert seen == placed[::-1]
     status, error = await shop.api.call("GET", "/orders", params={"cursor": "-1"})
     assert status == 400 and error["error"]["field"] == "cursor"
+
+
+async def test_instances_page_by_cursor_newest_first(shop: Shop) -> None:
+    placed = []
+    for minute in range(5):  # three a minute apart, then two within the same second
+        placed.append((await shop.api.ok("POST", "/orders", {"product": "monthly"}))["instance"])
+        if minute < 3:
+            await shop.api.advance(minutes=1)
+    seen, cursor = [], None
+    while True:
+        params = {"merchant_id": shop.merchant_id, "limit": "2"} | ({"cursor": cursor} if cursor else {})
+        page = await shop.api.ok("GET", "/instances", params=params)
+        seen += [instance["key"] for instance in page["instances"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == sorted(placed[3:], reverse=True) + placed[2::-1]  # the key breaks a tie of time
+    status, error = await shop.api.call("GET", "/instances", params={"cursor": "no-such-instance"})
+    assert status == 404 and error["error"]["field"] == "cursor"
