@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Awaitable, Callable, Optional, Sequence, TypeVar
 
-from sqlalchemy import and_, or_
+from sqlalchemy import tuple_
 from sqlmodel import Session, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -129,9 +129,9 @@ class Orders:
                 query = query.where(Instance.state == state)
             if after_key is not None:
                 last = await _get_instance(session, after_key, field="cursor")
-                query = query.where(or_(col(Instance.created_at) < last.created_at,
-                                        and_(col(Instance.created_at) == last.created_at,
-                                             col(Instance.key) < last.key)))
+                # A row-value comparison: the index is entered at the cursor instead of scanned to it.
+                query = query.where(tuple_(col(Instance.created_at), col(Instance.key))
+                                    < tuple_(last.created_at, last.key))
             return (await session.exec(query.offset(offset).limit(limit))).all()
 
     # -- creating --------------------------------------------------------------------------
