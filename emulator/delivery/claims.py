@@ -23,9 +23,9 @@ import socket
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, NamedTuple, Optional, Sequence
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update as core_update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select, update
 
@@ -81,11 +81,51 @@ class ClaimRequest:
     active: Counter[str] = field(default_factory=Counter)
 
 
+class Claimed(NamedTuple):
+    """What writing the next attempt of a claimed delivery reads; ``attempt_count`` counts that attempt."""
+
+    id: int
+    merchant_id: str
+    instance_key: Optional[str]
+    activity: str
+    params: dict[str, Any]
+    test_flag: Optional[str]
+    attempt_count: int
+    manual_pending: int
+    next_attempt_at: Optional[datetime]
+
+
 def claim(session: Session, request: ClaimRequest, owner: str, wall: datetime, lease_until: datetime,
-          dead_owners: Iterable[str] = ()) -> list[Delivery]:
-    """Claim deliveries inside the caller's write transaction; returns them, leased to ``owner``."""
+          dead_owners: Iterable[str] = ()) -> list[Claimed]:
+    """Claim deliveries inside the caller's write transaction, leased to ``owner``, and count the
+    attempt the caller writes next (``attempt_count``); returns them in id order."""
     lease_free = or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < wall,
                      col(Delivery.lease_owner).in_(list(dead_owners)))
+    picked = _within_caps(session.exec(_candidates(session, request, wall, lease_free)).all(), request)
+    if not picked:
+        return []
+    # Plain rows straight from the UPDATE's RETURNING: no ORM objects to load, track and flush (the
+    # session holds no deliveries, so there is nothing to synchronize either).
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        core_update(table).where(table.c.id.in_(picked), lease_free)
+        .values(lease_owner=owner, lease_until=lease_until, attempt_count=table.c.attempt_count + 1)
+        .returning(*(table.c[name] for name in Claimed._fields))
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not rows:
+        return []
+    claimed = sorted((Claimed._make(row) for row in rows), key=lambda c: c.id)
+    # An attempt left ``sending`` by a holder whose lease ran out was interrupted: its slot is sent again.
+    session.exec(update(Attempt).where(col(Attempt.delivery_id).in_([c.id for c in claimed]),
+                                       Attempt.state == "sending")
+                 .values(state="interrupted", passed=False, failures=[INTERRUPTED]))
+    return claimed
+
+
+def _candidates(session: Session, request: ClaimRequest, wall: datetime,  # type: ignore[no-untyped-def]
+                lease_free: Any):
+    """The SELECT of claimable (id, merchant_id) rows, locked on PostgreSQL."""
     query = select(Delivery.id, Delivery.merchant_id).where(Delivery.status == "scheduled", lease_free)
     if request.ids is not None:
         query = query.where(col(Delivery.id).in_(list(request.ids)))
@@ -102,20 +142,7 @@ def claim(session: Session, request: ClaimRequest, owner: str, wall: datetime, l
         query = query.order_by(col(Delivery.next_attempt_at), col(Delivery.id)).limit(request.limit * 4)
     if session.get_bind().dialect.name != "sqlite":
         query = query.with_for_update(skip_locked=True)
-    picked = _within_caps(session.exec(query).all(), request)
-    if not picked:
-        return []
-    ids = list(session.execute(
-        update(Delivery).where(col(Delivery.id).in_(picked), lease_free)
-        .values(lease_owner=owner, lease_until=lease_until).returning(Delivery.id)  # type: ignore[arg-type]
-    ).scalars().all())
-    if not ids:
-        return []
-    # An attempt left ``sending`` by a holder whose lease ran out was interrupted: its slot is sent again.
-    session.exec(update(Attempt).where(col(Attempt.delivery_id).in_(ids), Attempt.state == "sending")
-                 .values(state="interrupted", passed=False, failures=[INTERRUPTED]))
-    session.expire_all()
-    return list(session.exec(select(Delivery).where(col(Delivery.id).in_(ids)).order_by(col(Delivery.id))).all())
+    return query
 
 
 def _within_caps(rows: Sequence[tuple[int, str]], request: ClaimRequest) -> list[int]:
@@ -131,9 +158,14 @@ def _within_caps(rows: Sequence[tuple[int, str]], request: ClaimRequest) -> list
     return picked
 
 
+# Made once: building an alias, and the first select of its columns, costs more than the rest of a claim's query.
+_SIBLING = aliased(Delivery, name="sibling")
+_LEASED = aliased(Delivery, name="leased")
+
+
 def _earlier_sibling():  # type: ignore[no-untyped-def]
     """A scheduled delivery of the same instance is due before this one."""
-    other = aliased(Delivery, name="sibling")
+    other = _SIBLING
     return select(other.id).where(
         other.instance_key == Delivery.instance_key, other.status == "scheduled",
         col(other.next_attempt_at).is_not(None),
@@ -144,7 +176,7 @@ def _earlier_sibling():  # type: ignore[no-untyped-def]
 
 def _leased_sibling(wall: datetime):  # type: ignore[no-untyped-def]
     """Another delivery of the same instance is being sent right now."""
-    other = aliased(Delivery)
+    other = _LEASED
     return select(other.id).where(other.instance_key == Delivery.instance_key, other.id != Delivery.id,
                                   col(other.lease_until).is_not(None), other.lease_until >= wall).exists()
 

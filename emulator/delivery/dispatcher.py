@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Optional, Sequence
 
 import aiohttp
-from sqlalchemy import or_
+from sqlalchemy import insert, or_
 from sqlmodel import Session, col, select, update
 
 from .. import __version__
@@ -29,7 +29,7 @@ from ..protocol.saas_v2 import CARRIES_BUSINESS_ID
 from ..protocol.signing import append_query, basic_signature, basic_signed_query, new_nonce, wall_clock_ms
 from ..store import Store
 from ..store.tables import Attempt, Delivery, InboundCall, Instance, Merchant, Order
-from .claims import INTERRUPTED, ClaimRequest, claim, dead_owners, new_owner, release
+from .claims import INTERRUPTED, ClaimRequest, Claimed, claim, dead_owners, new_owner, release
 from .policies import RetryPolicy
 from .verdicts import Expectations, Reply, Verdict, judge
 
@@ -107,8 +107,8 @@ class Dispatcher:
         lease_until = wall + timedelta(seconds=2 * self.timeout_s + LEASE_MARGIN_S)
 
         def work(session: Session) -> list[_Prepared]:
-            deliveries = claim(session, request, self.owner, wall, lease_until, self._dead)
-            return self._prepare_in(session, deliveries, now, wall)
+            claimed = claim(session, request, self.owner, wall, lease_until, self._dead)
+            return self._prepare_in(session, claimed, now, wall)
 
         return await self.store.run_write(work)
 
@@ -167,44 +167,38 @@ class Dispatcher:
                     listener(outcome.delivery_id)
 
     # -- phase 1: write the attempts before sending ----------------------------------------
-    def _prepare_in(self, session: Session, deliveries: Sequence[Delivery], now: datetime, now_wall: datetime
+    def _prepare_in(self, session: Session, claimed: Sequence[Claimed], now: datetime, now_wall: datetime
                     ) -> list[_Prepared]:
+        if not claimed:
+            return []
         merchants = {m.id: m for m in session.exec(
-            select(Merchant).where(col(Merchant.id).in_({d.merchant_id for d in deliveries}))
+            select(Merchant).where(col(Merchant.id).in_({c.merchant_id for c in claimed}))
         ).all()}
-        instances = {i.key: i for i in session.exec(
-            select(Instance).where(col(Instance.key).in_({d.instance_key for d in deliveries if d.instance_key}))
-        ).all()}
-        pending = []
-        for delivery in deliveries:
-            instance = instances.get(delivery.instance_key or "")
-            attempt, url, headers, body = self._build(delivery, merchants[delivery.merchant_id], now, now_wall)
-            session.add_all([delivery, attempt])
-            expect = Expectations(
-                activity=delivery.activity,
-                queried_instance_id=delivery.params.get("instanceId")
-                if delivery.activity == "queryInstance" else None,
-                known_instance_id=instance.instance_id if instance and delivery.activity == "newInstance" else None,
-            )
-            pending.append((attempt, delivery, url, headers, body, expect))
-        session.flush()
-        return [_Prepared(_id(d), d.merchant_id, _id(a), url, headers, body, expect)
-                for a, d, url, headers, body, expect in pending]
+        known = _known_instance_ids(session, claimed)
+        built = [self._build(c, merchants[c.merchant_id], now, now_wall) for c in claimed]
+        # One executemany INSERT … RETURNING instead of an ORM object and a flush per attempt.
+        returning = insert(Attempt).returning(Attempt.delivery_id, Attempt.id)  # type: ignore[arg-type]
+        attempt_ids = dict(session.execute(returning, [row for row, *_rest in built]).all())
+        return [_Prepared(c.id, c.merchant_id, attempt_ids[c.id], url, headers, body, Expectations(
+                    activity=c.activity,
+                    queried_instance_id=c.params.get("instanceId") if c.activity == "queryInstance" else None,
+                    known_instance_id=known.get(c.instance_key or "") if c.activity == "newInstance" else None,
+                )) for c, (_row, url, headers, body) in zip(claimed, built)]
 
     @staticmethod
-    def _build(delivery: Delivery, merchant: Merchant, now: datetime, now_wall: datetime
-               ) -> tuple[Attempt, str, dict[str, str], bytes]:
-        """The delivery's next attempt, signed and recorded as ``sending``."""
-        url, headers, body, business_id = signed_request(merchant, delivery.activity, delivery.params,
-                                                         delivery.test_flag)
-        delivery.attempt_count += 1
-        attempt = Attempt(  # every JSON column given: pydantic's default factories are slow to call
-            delivery_id=_id(delivery), number=delivery.attempt_count, manual=delivery.manual_pending > 0,
-            state="sending", due_at=delivery.next_attempt_at or now, sent_at=now, sent_wall=now_wall,
-            business_id=business_id, url=url, request_headers=headers, request_body=body.decode("utf-8"),
-            response_headers={}, failures=[], warnings=[],
-        )
-        return attempt, url, headers, body
+    def _build(claimed: Claimed, merchant: Merchant, now: datetime, now_wall: datetime
+               ) -> tuple[dict[str, Any], str, dict[str, str], bytes]:
+        """The row of the delivery's next attempt (already counted by the claim), signed and ``sending``."""
+        url, headers, body, business_id = signed_request(merchant, claimed.activity, claimed.params,
+                                                         claimed.test_flag)
+        row = {  # every column given: one shape for the whole executemany
+            "delivery_id": claimed.id, "number": claimed.attempt_count, "manual": claimed.manual_pending > 0,
+            "state": "sending", "due_at": claimed.next_attempt_at or now, "sent_at": now, "sent_wall": now_wall,
+            "business_id": business_id, "method": "POST", "url": url, "request_headers": headers,
+            "request_body": body.decode("utf-8"), "response_status": None, "response_headers": {},
+            "response_body": None, "elapsed_ms": None, "error": None, "passed": None, "failures": [], "warnings": [],
+        }
+        return row, url, headers, body
 
     # -- phase 2: the HTTP request ---------------------------------------------------------
     async def _post(self, prepared: _Prepared) -> _Sent:
@@ -431,6 +425,14 @@ async def read_at_most(stream: aiohttp.StreamReader, limit: int) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)
+
+
+def _known_instance_ids(session: Session, claimed: Sequence[Claimed]) -> dict[str, Optional[str]]:
+    """The instanceId already bound to each order line of the claimed ``newInstance`` calls."""
+    keys = {c.instance_key for c in claimed if c.activity == "newInstance" and c.instance_key}
+    if not keys:
+        return {}
+    return dict(session.exec(select(Instance.key, Instance.instance_id).where(col(Instance.key).in_(keys))).all())
 
 
 def _id(row: Delivery | Attempt) -> int:
