@@ -193,11 +193,12 @@ async def list_orders(request: web.Request) -> web.Response:
     q = parse_query(request, OrderQuery)
     orders = await _services(request).orders.list(OrderFilter(
         merchant_id=q.merchant_id, order_type=q.order_type, status=q.status, instance_key=q.instance,
-        limit=q.limit, offset=q.offset, before_seq=q.cursor,
+        limit=q.limit + 1, offset=q.offset, before_seq=q.cursor,  # one more: is there a next page?
     ))
     # Keyset paging: the next page starts below the last order shown (flat at any depth).
-    more = len(orders) == q.limit and orders[-1].seq is not None
-    return web.json_response({"orders": [order_view(o) for o in orders], "next": orders[-1].seq if more else None})
+    shown = orders[:q.limit]
+    more = len(orders) > q.limit and shown[-1].seq is not None
+    return web.json_response({"orders": [order_view(o) for o in shown], "next": shown[-1].seq if more else None})
 
 
 @routes.post(PREFIX + "/orders")
@@ -273,11 +274,11 @@ async def query_instance(request: web.Request) -> web.Response:
 @routes.get(PREFIX + "/instances")
 async def list_instances(request: web.Request) -> web.Response:
     q = parse_query(request, InstanceQuery)
-    instances = await _services(request).orders.list_instances(q.merchant_id, q.state, q.limit, q.offset,
-                                                                q.cursor)
-    more = len(instances) == q.limit
-    return web.json_response({"instances": [instance_view(i) for i in instances],
-                              "next": instances[-1].key if more else None})
+    instances = await _services(request).orders.list_instances(q.merchant_id, q.state, q.limit + 1, q.offset,
+                                                                q.cursor)  # one more: is there a next page?
+    shown = instances[:q.limit]
+    return web.json_response({"instances": [instance_view(i) for i in shown],
+                              "next": shown[-1].key if len(instances) > q.limit else None})
 
 
 @routes.get(PREFIX + "/instances/{key}")

@@ -41,6 +41,8 @@ async def test_orders_page_by_cursor_newest_first(shop: Shop) -> None:
         if cursor is None:
             break
     assert seen == placed[::-1]
+    last = await shop.api.ok("GET", "/orders", params={"merchant_id": shop.merchant_id, "limit": "7"})
+    assert len(last["orders"]) == 7 and last["next"] is None  # a full last page says so
     status, error = await shop.api.call("GET", "/orders", params={"cursor": "-1"})
     assert status == 400 and error["error"]["field"] == "cursor"
 
