@@ -61,6 +61,7 @@ class DeliveryQuery(_Query):
     activity: Optional[str] = None
     outcome: Optional[Literal[tuple(OUTCOMES)]] = None  # type: ignore[valid-type]
     after_id: Optional[int] = Field(None, ge=0, le=MAX_ID)
+    cursor: Optional[int] = Field(None, ge=0, le=MAX_ID)  # the ``next`` of the previous page
 
 
 class InstanceQuery(_Query):
@@ -294,9 +295,11 @@ async def list_deliveries(request: web.Request) -> web.Response:
     q = parse_query(request, DeliveryQuery)
     deliveries = await _services(request).deliveries.list(DeliveryFilter(
         merchant_id=q.merchant_id, order_id=q.order_id, instance_key=q.instance, activity=q.activity,
-        outcome=q.outcome, after_id=q.after_id, limit=q.limit, offset=q.offset,
-    ))
-    return web.json_response({"deliveries": [delivery_view(d) for d in deliveries]})
+        outcome=q.outcome, after_id=q.after_id, before_id=q.cursor, limit=q.limit + 1, offset=q.offset,
+    ))  # one more: is there a next page?
+    shown = deliveries[:q.limit]
+    return web.json_response({"deliveries": [delivery_view(d) for d in shown],
+                              "next": shown[-1].id if len(deliveries) > q.limit else None})
 
 
 def _delivery_id(request: web.Request) -> int:

@@ -32,6 +32,7 @@ class DeliveryFilter:
     activity: Optional[str] = None
     outcome: Optional[str] = None
     after_id: Optional[int] = None
+    before_id: Optional[int] = None  # keyset paging: deliveries older than this one (newest first)
     limit: int = 100
     offset: int = 0
 
@@ -61,6 +62,8 @@ class Deliveries:
                 query = query.where(col(Delivery.status).in_(OUTCOMES[flt.outcome]))
             if flt.after_id is not None:
                 query = query.where(col(Delivery.id) > flt.after_id)
+            if flt.before_id is not None:
+                query = query.where(col(Delivery.id) < flt.before_id)
             return (await session.exec(query.offset(flt.offset).limit(flt.limit))).all()
 
     async def get(self, delivery_id: int) -> tuple[Delivery, list[Attempt]]:

@@ -64,3 +64,18 @@ async def test_instances_page_by_cursor_newest_first(shop: Shop) -> None:
     assert seen == sorted(placed[3:], reverse=True) + placed[2::-1]  # the key breaks a tie of time
     status, error = await shop.api.call("GET", "/instances", params={"cursor": "no-such-instance"})
     assert status == 404 and error["error"]["field"] == "cursor"
+
+
+async def test_deliveries_page_by_cursor_newest_first(shop: Shop) -> None:
+    for _ in range(3):
+        await shop.buy()
+    every = (await shop.api.ok("GET", "/deliveries", params={"limit": "1000"}))["deliveries"]
+    seen, cursor = [], None
+    while True:
+        params = {"limit": "2"} | ({"cursor": str(cursor)} if cursor else {})
+        page = await shop.api.ok("GET", "/deliveries", params=params)
+        seen += [delivery["id"] for delivery in page["deliveries"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == [delivery["id"] for delivery in every] and seen == sorted(seen, reverse=True)
