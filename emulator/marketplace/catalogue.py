@@ -35,8 +35,12 @@ async def get_product(session: AsyncSession, ref: str, field: str = "product") -
     if product is None:
         product = (await session.exec(select(Product).where(Product.code == ref))).first()
     if product is None:
-        raise NotFound(f"product {ref!r} does not exist (give a productId or a product code)", field=field)
+        raise product_not_found(ref, field)
     return product
+
+
+def product_not_found(ref: str, field: str = "product") -> NotFound:
+    return NotFound(f"product {ref!r} does not exist (give a productId or a product code)", field=field)
 
 
 class Catalogue:

@@ -23,7 +23,7 @@ from ..store.batches import GroupCommit
 from ..store.tables import Delivery, Instance, Merchant, Order, OrderLine, Product
 from . import lifecycle as lc
 from .callbacks import Callback, CallbackKind
-from .catalogue import get_merchant, get_product
+from .catalogue import get_merchant, get_product, product_not_found
 from .errors import Conflict, DomainError, InvalidInput, NotFound
 from .ids import new_customer_id, new_order_id, order_line_id
 from .inputs import ConvertInput, OrderInput, RenewInput, UpgradeInput
@@ -168,8 +168,8 @@ class Orders:
         while order_id in batch.order_ids or session.get(Order, order_id) is not None:
             order_id = new_order_id(now)
         batch.order_ids.add(order_id)
-        order = Order(id=order_id, merchant_id=merchant.id, order_type="TRIAL" if data.trial else "NEW",
-                      status="paid", buyer=_buyer(data), test_flag=data.test_flag, created_at=now, seq=seq)
+        order = _paid_order(order_id, merchant, "TRIAL" if data.trial else "NEW", now, seq, _buyer(data),
+                            test_flag=data.test_flag)
         expire_at = expiry(now, period_type, period_number, product.expiry_rounding) if period_type else None
         line = self._line(order, product, now, period_type, period_number, data.linear_value, expire_at)
         instance = Instance(
@@ -522,9 +522,8 @@ class Orders:
         if buyer is None and related is not None:
             origin = await session.get(Order, related)
             buyer = origin.buyer if origin else None
-        return Order(id=order_id, merchant_id=merchant.id, order_type=order_type, status="paid",
-                     instance_key=instance_key, related_order_id=related, buyer=buyer or _buyer(None),
-                     test_flag=test_flag, created_at=now, seq=seq)
+        return _paid_order(order_id, merchant, order_type, now, seq, buyer or _buyer(None), related, instance_key,
+                           test_flag)
 
     @staticmethod
     def _line(order: Order, product: Product, now: datetime, period_type: Optional[str],
@@ -537,6 +536,13 @@ class Orders:
             linear_value=linear_value, amount=str(amount), expire_at=expire_at,
             previous_expire_at=previous_expire_at,
         )
+
+
+def _paid_order(order_id: str, merchant: Merchant, order_type: str, now: datetime, seq: int, buyer: dict,
+                related: Optional[str] = None, instance_key: Optional[str] = None, test_flag: str = "0") -> Order:
+    return Order(id=order_id, merchant_id=merchant.id, order_type=order_type, status="paid",
+                 instance_key=instance_key, related_order_id=related, buyer=buyer, test_flag=test_flag,
+                 created_at=now, seq=seq)
 
 
 async def _by_id(session: AsyncSession, table: type[T], ids: set[str]) -> dict[str, T]:
@@ -557,8 +563,7 @@ class _Batch:
         if ref not in self._products:
             found = session.get(Product, ref) or session.exec(select(Product).where(Product.code == ref)).first()
             if found is None:
-                raise NotFound(f"product {ref!r} does not exist (give a productId or a product code)",
-                               field="product")
+                raise product_not_found(ref)
             self._products[ref] = found
         return self._products[ref]
 
