@@ -9,7 +9,7 @@ from typing import AsyncIterator, Optional
 
 from aiohttp import web
 
-from .control import routes as control_routes
+from .control import kit_routes, routes as control_routes
 from .control.errors import error_middleware, refuse_host
 from .control.keys import DEMO_STUB, SERVICES, SETTINGS
 from .oauth import routes as oauth_routes
@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> web.Application:
 
     app.cleanup_ctx.append(services_ctx)
     control_routes.setup(app)
+    kit_routes.setup(app)
     openapi_routes.setup(app)
     oauth_routes.setup(app)
     stub: Optional[MerchantStub] = None

@@ -20,6 +20,7 @@ from .delivery.scheduler import Scheduler
 from .delivery.service import Deliveries
 from .dialtest.service import DialTests
 from .events import EventBus
+from .kit.service import Kit
 from .oauth.service import AppInput, OAuth, UserInput
 from .openapi.credentials import Credentials
 from .openapi.gateway import RateLimiter
@@ -74,6 +75,7 @@ class Services:
         self.rate_limiter = RateLimiter(settings.openapi_rate_limit_per_s)
         self.events = EventBus()
         self.oauth = OAuth(store, clock, settings, on_event=lambda: self.events.publish("oauth"))
+        self.kit = Kit(store, clock, self._wake)
         self.scenarios = Scenarios(self, Path(settings.fixtures_dir) / "scenarios")
         self.dispatcher.listeners.append(lambda delivery_id: self.events.publish("delivery", delivery_id))
         self.dispatcher.before_record.append(self.journal.flush)  # Query Order calls are seen by §4 R7
@@ -101,6 +103,7 @@ class Services:
         """Begin work once the server is bound: seed, fix the demo URL, recover, schedule."""
         self.catalogue.own_address = OwnAddress(
             own_host_names(self.settings.host, self.settings.allowed_hosts.split(",")), urlsplit(base_url).port or 80)
+        self.kit.login_domain = base_url.rstrip("/")  # tenantSync's domainName: the unified login is here
         if self.settings.demo_merchant and not self.settings.merchant_url:
             self.demo_merchant_url = base_url.rstrip("/") + "/demo-merchant/produce"
         self.seeded_at_start = await self._seed_if_empty()

@@ -34,6 +34,9 @@ def merchant_view(m: Merchant) -> dict[str, Any]:
         "content_type": m.content_type, "purchase_on_exhaust": m.purchase_on_exhaust,
         "retry_overrides": m.retry_overrides, "builtin_demo": m.builtin_stub, "created_at": iso(m.created_at),
         "contact_email": m.contact_email, "contact_mobile": m.contact_mobile,
+        "kit_base_url": m.kit_base_url, "kit_sign_hex_case": m.kit_sign_hex_case,
+        "kit_rsa_padding": m.kit_rsa_padding, "kit_org_info": m.kit_org_info,
+        "encrypt_buyer_contact": m.encrypt_buyer_contact, "aes_key_bits": m.aes_key_bits,
         "warnings": [] if m.builtin_stub else production_url_warnings(m.production_url),
     }
 

@@ -25,7 +25,7 @@ from ..clock import Clock, wall_now
 from ..marketplace.callbacks import CallbackKind
 from ..marketplace.ids import new_business_id
 from ..protocol.canonical import canonical_body
-from ..protocol.saas_v2 import CARRIES_BUSINESS_ID
+from ..protocol.kit import KIT_SYNCS, kit_url, signed_kit_request
 from ..protocol.signing import append_query, basic_signature, basic_signed_query, new_nonce, wall_clock_ms
 from ..store import Store
 from ..store.tables import Attempt, Delivery, InboundCall, Instance, Merchant, Order
@@ -254,7 +254,8 @@ class Dispatcher:
         judged = [(deliveries[p.delivery_id], v) for (p, _), v in zip(results, verdicts)]
         self._check_unique(session, judged)
         _warn_without_query_order(session, judged)
-        outcomes, finished, replies = [], [], []
+        outcomes, replies = [], []
+        finished: dict[int, str] = {}
         with session.no_autoflush:
             for (prepared, (reply, sent_headers, elapsed_ms, response_headers)), verdict in zip(results, verdicts):
                 delivery, manual = deliveries[prepared.delivery_id], attempts[prepared.attempt_id].manual
@@ -271,7 +272,7 @@ class Dispatcher:
                 if delivery.status == "scheduled":  # not cancelled while the request was out
                     self._advance(session, delivery, verdict, now, manual)
                     if delivery.status in ("succeeded", "exhausted"):
-                        finished.append(_id(delivery))
+                        finished[_id(delivery)] = delivery.status
                 elif verdict.passed and delivery.on_success == "purchase_delivered":
                     # cancelled (unsubscribed) while out, yet the merchant provisioned: it must release
                     self.react("late_purchase", session, delivery, verdict.instance_id, now)
@@ -355,24 +356,39 @@ class Dispatcher:
         return await self.store.run_write(work)
 
 
+# Activities whose body carries a businessId, new on every attempt (PROTOCOL §4 R3; in the joint
+# family inside each orderInfo element, §5).
+CARRIES_BUSINESS_ID = frozenset({"newInstance", "upgrade"})
+
+
 def signed_request(merchant: Merchant, activity: str, params: dict[str, Any], test_flag: Optional[str]
                    ) -> tuple[str, dict[str, str], bytes, Optional[str]]:
-    """URL (with signature, timestamp, nonce), headers, body and businessId of one request
-    (PROTOCOL §1, §2a); a fresh businessId, nonce and wall-clock timestamp every time."""
-    members: dict[str, Any] = {"activity": activity, **params, "testFlag": test_flag}
-    business_id = new_business_id() if activity in CARRIES_BUSINESS_ID else None
-    members["businessId"] = business_id
-    body = canonical_body(members)
-    timestamp, nonce = wall_clock_ms(), new_nonce()
-    signature = basic_signature(merchant.access_key, nonce, timestamp, body,
-                                upper=merchant.signature_hex_case == "upper")
-    url = append_query(merchant.production_url, basic_signed_query(signature, timestamp, nonce))
+    """URL, headers, body and businessId of one request (PROTOCOL §1, §2a, §2b); a fresh
+    businessId, nonce and wall-clock timestamp every time."""
     headers = {
         "Accept": "application/json",
         "Content-Type": merchant.content_type,
         "User-Agent": f"koogallery-emulator/{__version__}",
     }
+    if activity in KIT_SYNCS:  # the body is the stored params as they are; the path names the interface
+        signed, body = signed_kit_request(merchant.kit_key or "", params, upper=merchant.kit_sign_hex_case == "upper")
+        return kit_url(merchant.production_url, activity, merchant.kit_base_url), {**headers, **signed}, body, None
+    business_id = new_business_id() if activity in CARRIES_BUSINESS_ID else None
+    body = canonical_body(_with_business_id({"activity": activity, **params, "testFlag": test_flag}, business_id))
+    timestamp, nonce = wall_clock_ms(), new_nonce()
+    signature = basic_signature(merchant.access_key, nonce, timestamp, body,
+                                upper=merchant.signature_hex_case == "upper")
+    url = append_query(merchant.production_url, basic_signed_query(signature, timestamp, nonce))
     return url, headers, body, business_id
+
+
+def _with_business_id(members: dict[str, Any], business_id: Optional[str]) -> dict[str, Any]:
+    """The businessId at the top (slim) or in each ``orderInfo`` element (joint-operation)."""
+    if business_id is None:
+        return members
+    if isinstance(members.get("orderInfo"), list):
+        return {**members, "orderInfo": [{**info, "businessId": business_id} for info in members["orderInfo"]]}
+    return {**members, "businessId": business_id}
 
 
 def next_due(delivery: Delivery, now: datetime) -> Optional[datetime]:
@@ -403,13 +419,20 @@ def _warn_without_query_order(session: Session, judged: list[tuple[Delivery, Ver
                 "the marketplace expects a merchant to check each new order (PROTOCOL §4 R7)")
 
 
-def release_dependents(session: Session, finished: list[int], now: datetime) -> list[int]:
-    """Start deliveries that waited for these (e.g. UNFREEZE after a renewal in grace)."""
+# Policies whose waiting deliveries start only after the one they wait for succeeded: a failed kit
+# step stops the bind chain until it is re-sent (PROTOCOL §5); the others follow the platform's
+# state, which advances whatever the merchant answered (§9).
+NEEDS_SUCCESS_BEFORE = frozenset({"kit"})
+
+
+def release_dependents(session: Session, finished: dict[int, str], now: datetime) -> list[int]:
+    """Start deliveries that waited for these (e.g. UNFREEZE after a renewal in grace, the next
+    step of a kit chain); ``finished`` maps each finished delivery to its status."""
     if not finished:
         return []
-    waiting = session.exec(
-        select(Delivery).where(col(Delivery.blocked_by).in_(finished), Delivery.status == "waiting")
-    ).all()
+    waiting = [d for d in session.exec(
+        select(Delivery).where(col(Delivery.blocked_by).in_(list(finished)), Delivery.status == "waiting")
+    ).all() if d.policy not in NEEDS_SUCCESS_BEFORE or finished[d.blocked_by or 0] == "succeeded"]
     for dependent in waiting:
         dependent.status, dependent.schedule_start = "scheduled", now
         dependent.next_attempt_at = next_due(dependent, now)

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..marketplace.callbacks import ON_EXHAUST, ON_SUCCESS, Callback, CallbackKind
 from ..protocol.families import wire_call
+from ..protocol.saas_v2 import WireCall
 from ..store.tables import Delivery, Merchant
 from .policies import policy_for
 
@@ -19,13 +20,23 @@ OPEN_STATUSES = ("scheduled", "waiting")
 def new_delivery(merchant: Merchant, callback: Callback, now: datetime,
                  blocked_by: Optional[int] = None) -> Delivery:
     """The delivery row for ``callback`` in the merchant's protocol family, scheduled by its policy."""
-    call = wire_call(merchant.family, callback)
+    return scheduled_delivery(
+        merchant, wire_call(merchant, callback), now, blocked_by, kind=callback.kind.value,
+        instance_key=callback.instance_key, order_id=callback.order_id,
+        on_success=ON_SUCCESS.get(callback.kind), on_exhaust=ON_EXHAUST.get(callback.kind),
+    )
+
+
+def scheduled_delivery(merchant: Merchant, call: WireCall, now: datetime, blocked_by: Optional[int], *, kind: str,
+                       instance_key: Optional[str], order_id: Optional[str], on_success: Optional[str] = None,
+                       on_exhaust: Optional[str] = None) -> Delivery:
+    """A delivery of ``call`` whose first attempt is due by its policy, or which waits for ``blocked_by``."""
     policy = policy_for(call.policy, merchant.retry_overrides)
     return Delivery(
         merchant_id=merchant.id,
-        instance_key=callback.instance_key,
-        order_id=callback.order_id,
-        kind=callback.kind.value,
+        instance_key=instance_key,
+        order_id=order_id,
+        kind=kind,
         activity=call.activity,
         policy=call.policy,
         params=call.params,
@@ -37,8 +48,8 @@ def new_delivery(merchant: Merchant, callback: Callback, now: datetime,
         slots_total=policy.attempts,
         next_attempt_at=None if blocked_by is not None else policy.slot_time(now, 0),
         blocked_by=blocked_by,
-        on_success=ON_SUCCESS.get(callback.kind),
-        on_exhaust=ON_EXHAUST.get(callback.kind),
+        on_success=on_success,
+        on_exhaust=on_exhaust,
         created_at=now,
     )
 

@@ -33,6 +33,8 @@ DEFAULT_POLICIES: dict[str, RetryPolicy] = {
     # First poll after 1 min, then every 10 min while inside the 3 h window: 18 polls.
     "query_poll": RetryPolicy(attempts=18, interval_s=10 * MINUTE, first_delay_s=MINUTE),
     "sync": RetryPolicy(attempts=1),
+    # kit syncs: one attempt, never retried by the marketplace; a person re-sends (PROTOCOL §5, §9)
+    "kit": RetryPolicy(attempts=1),
 }
 
 

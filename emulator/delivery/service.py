@@ -133,13 +133,18 @@ class Deliveries:
             refusal = self.restart_refusal_of(delivery, *await self._order_of(session, delivery))
             if refusal:
                 raise Conflict(refusal, field="status")
-            now = self.clock.now()
-            if delivery.status in ("succeeded", "exhausted"):
-                delivery.slots_used = delivery.slots_total  # a finished schedule is not re-run
-                delivery.resent_after_success = delivery.status == "succeeded"
-            delivery.manual_pending += 1
-            delivery.status, delivery.finished_at = "scheduled", None
-            delivery.next_attempt_at = next_due(delivery, now)
+            reopen(delivery, self.clock.now())
             session.add(delivery)
         self._wake()
         return delivery
+
+
+def reopen(delivery: Delivery, now: datetime) -> None:
+    """Add one manual attempt, due now: an exhausted delivery is re-opened, a finished schedule
+    is not re-run, and a failed resend of a succeeded delivery does not undo its success."""
+    if delivery.status in ("succeeded", "exhausted"):
+        delivery.slots_used = delivery.slots_total
+        delivery.resent_after_success = delivery.status == "succeeded"
+    delivery.manual_pending += 1
+    delivery.status, delivery.finished_at = "scheduled", None
+    delivery.next_attempt_at = next_due(delivery, now)

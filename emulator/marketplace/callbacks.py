@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 
 class CallbackKind(StrEnum):
@@ -42,6 +42,25 @@ ON_EXHAUST = {
 
 
 @dataclass(frozen=True)
+class OrderFacts:
+    """What a rich body tells about the order behind a call (PROTOCOL §5); the slim family sends
+    identifiers only and ignores it."""
+
+    buyer: Mapping[str, Any]
+    created_at: datetime
+    trial: bool
+    charging_mode: str
+    period_type: Optional[str]
+    period_number: Optional[int]
+    amount: str
+    expire_at: Optional[datetime]
+    product_id: str
+    sku_code: str
+    linear_value: Optional[int]
+    extend_params: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Callback:
     kind: CallbackKind
     instance_key: str
@@ -53,3 +72,5 @@ class Callback:
     sku_code: Optional[str] = None
     linear_value: Optional[int] = None
     test_flag: str = "0"
+    order: Optional[OrderFacts] = None  # purchases and upgrades
+    origin_order_id: Optional[str] = None  # the instance's new-purchase order (expiry and release)

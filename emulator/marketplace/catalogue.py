@@ -49,10 +49,10 @@ class Catalogue:
         self.clock = clock
         self.own_address: Optional[OwnAddress] = None  # set once the server is bound
 
-    def _check_target(self, url: Optional[str]) -> None:
+    def _check_target(self, url: Optional[str], field: str = "production_url") -> None:
         reason = None if url is None else self_target_reason(url, self.own_address)
         if reason:
-            raise InvalidInput(f"production_url {reason}", field="production_url")
+            raise InvalidInput(f"{field} {reason}", field=field)
 
     # -- merchants -------------------------------------------------------------------------
     async def list_merchants(self) -> Sequence[Merchant]:
@@ -65,6 +65,7 @@ class Catalogue:
 
     async def create_merchant(self, data: MerchantInput) -> Merchant:
         self._check_target(data.production_url)
+        self._check_target(data.kit_base_url, "kit_base_url")
         async with self.store.write() as session:
             merchant_id = data.id or await self._free_merchant_id(session, _slug(data.name))
             if await session.get(Merchant, merchant_id) is not None:
@@ -81,10 +82,11 @@ class Catalogue:
 
     async def update_merchant(self, merchant_id: str, patch: MerchantPatch) -> Merchant:
         self._check_target(patch.production_url)
+        self._check_target(patch.kit_base_url, "kit_base_url")
         async with self.store.write() as session:
             merchant = await get_merchant(session, merchant_id)
             for name, value in patch.model_dump(exclude_unset=True, exclude={"retry_overrides"}).items():
-                if value is None and name not in ("kit_key", "contact_email", "contact_mobile"):
+                if value is None and name not in ("kit_key", "kit_base_url", "contact_email", "contact_mobile"):
                     raise InvalidInput(f"{name} cannot be null", field=name)
                 setattr(merchant, name, value)
             if "retry_overrides" in patch.model_fields_set:

@@ -10,6 +10,7 @@ from typing import Literal, Optional
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..jsonbody import StrictInput
+from ..protocol.crypto import RSA_PADDINGS
 from .periods import PERIOD_TYPES
 
 FAMILIES = ("saas_v2_slim", "saas_v2_joint", "license_v2", "saas_v1")
@@ -40,15 +41,21 @@ class MerchantPatch(_Input):
     production_url: Optional[str] = Field(default=None, max_length=1024)
     access_key: Optional[str] = Field(default=None, min_length=1, max_length=256)
     family: Optional[Literal[FAMILIES]] = None  # type: ignore[valid-type]
-    kit_key: Optional[str] = Field(default=None, max_length=256)
+    kit_key: Optional[str] = Field(default=None, min_length=1, max_length=256)
     signature_hex_case: Optional[Literal["upper", "lower"]] = None
+    kit_base_url: Optional[str] = Field(default=None, max_length=1024)
+    kit_sign_hex_case: Optional[Literal["upper", "lower"]] = None
+    kit_rsa_padding: Optional[Literal[RSA_PADDINGS]] = None  # type: ignore[valid-type]
+    kit_org_info: Optional[Literal["string", "list"]] = None
+    encrypt_buyer_contact: Optional[bool] = None
+    aes_key_bits: Optional[Literal[128, 256]] = None
     content_type: Optional[str] = Field(default=None, min_length=1, max_length=128)
     purchase_on_exhaust: Optional[Literal["unsubscribe", "hold"]] = None
     retry_overrides: Optional[dict[Literal[POLICY_NAMES], RetryOverride]] = None  # type: ignore[valid-type]
     contact_email: Optional[str] = Field(default=None, max_length=128)
     contact_mobile: Optional[str] = Field(default=None, max_length=32)
 
-    _url = field_validator("production_url")(_http_url)
+    _url = field_validator("production_url", "kit_base_url")(_http_url)
 
 
 class MerchantInput(MerchantPatch):
@@ -101,6 +108,11 @@ class BuyerInput(_Input):
     email: Optional[str] = Field(default=None, max_length=128)
 
 
+class ExtendParam(_Input):
+    name: str = Field(min_length=1, max_length=64)
+    value: str = Field(max_length=256)
+
+
 class OrderInput(_Input):
     product: str = Field(min_length=1, max_length=64, description="productId or product code")
     period_number: Optional[int] = Field(default=None, ge=1, le=1000)
@@ -108,6 +120,8 @@ class OrderInput(_Input):
     trial: bool = False
     buyer: Optional[BuyerInput] = None
     test_flag: Literal["0", "1"] = "0"
+    extend_params: Optional[list[ExtendParam]] = Field(default=None, max_length=3,
+                                                       description="joint-operation orderInfo.extendParams")
 
 
 class RenewInput(_Input):

@@ -72,10 +72,11 @@ def require_periodic(product: Product, action: str) -> None:
         )
 
 
-def instance_actions(instance: Instance, product: Product) -> list[str]:
+def instance_actions(instance: Instance, product: Product, unavailable: frozenset[str] = frozenset()) -> list[str]:
     """The actions a buyer or the platform may take on the instance now (for state-gated UIs).
 
-    The same rules as the checks above; ``unsubscribe`` of a renewal order is decided per order."""
+    The same rules as the checks above; ``unsubscribe`` of a renewal order is decided per order.
+    ``unavailable``: actions the merchant's protocol family has no activity for."""
     if instance.state in ENDED:
         return []
     provisioned = instance.instance_id is not None
@@ -96,7 +97,7 @@ def instance_actions(instance: Instance, product: Product) -> list[str]:
     actions.append("release")
     if provisioned:
         actions.append("query")
-    return actions
+    return [action for action in actions if action not in unavailable]
 
 
 def describe(instance: Instance) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Awaitable, Callable, Optional, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Optional, Sequence, TypeVar
 
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, func, select
@@ -17,12 +17,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..clock import Clock
 from ..delivery.outbox import cancel_open, enqueue, new_delivery, open_deliveries
+from ..protocol import families
 from ..protocol.families import require_emulated
 from ..store import Store
 from ..store.batches import GroupCommit
 from ..store.tables import Delivery, Instance, Merchant, Order, OrderLine, Product
 from . import lifecycle as lc
-from .callbacks import Callback, CallbackKind
+from .callbacks import Callback, CallbackKind, OrderFacts
 from .catalogue import get_merchant, get_product, product_not_found
 from .errors import Conflict, DomainError, InvalidInput, NotFound
 from .ids import new_customer_id, new_order_id, order_line_id
@@ -97,7 +98,8 @@ class Orders:
             instance = await _get_instance(session, order.instance_key)
             product = await get_product(session, instance.product_id)
             if order.order_type != "RENEWAL":
-                return lc.instance_actions(instance, product)
+                merchant = await get_merchant(session, instance.merchant_id)
+                return lc.instance_actions(instance, product, families.missing_actions(merchant.family))
             latest = await self._latest_renewal(session, instance.key)
         live = instance.state in (lc.ACTIVE, lc.FROZEN)
         return ["unsubscribe"] if live and latest is not None and latest.id == order.id else []
@@ -179,10 +181,12 @@ class Orders:
         )
         lc.plan_next_event(instance, product)
         order.instance_key = instance.key
+        facts = order_facts(order, line, data.trial, data.extend_params)
         session.add_all([order, line, instance, new_delivery(merchant, Callback(
-            CallbackKind.PURCHASE, instance.key, order.id, line.id, test_flag=data.test_flag,
+            CallbackKind.PURCHASE, instance.key, order.id, line.id, test_flag=data.test_flag, order=facts,
         ), now)])
-        return PlacedOrder(order, [line], lc.instance_actions(instance, product))
+        return PlacedOrder(order, [line], lc.instance_actions(instance, product,
+                                                              families.missing_actions(merchant.family)))
 
     async def renew(self, order_id: str, data: RenewInput) -> Order:
         async with self.store.read() as session:
@@ -276,6 +280,7 @@ class Orders:
             session.add_all([order, line])
             await enqueue(session, merchant, Callback(
                 CallbackKind.UPGRADE, instance.key, order.id, line.id, instance.instance_id,
+                order=order_facts(order, line, instance.trial),
             ), now)
             instance.product_id, instance.linear_value = target.id, linear
             session.add(instance)
@@ -298,6 +303,7 @@ class Orders:
     async def freeze(self, order_id: str) -> Instance:
         async with self.store.write() as session:
             instance, _product, merchant = await self._target(session, order_id)
+            families.require_sends(merchant.family, CallbackKind.UNFREEZE, "freeze by hand (it could never be undone)")
             lc.require_state(instance, "freeze", (lc.ACTIVE,))
             lc.require_provisioned(instance, "freeze")
             instance.state, instance.frozen_reason = lc.FROZEN, "manual"
@@ -308,6 +314,7 @@ class Orders:
     async def unfreeze(self, order_id: str) -> Instance:
         async with self.store.write() as session:
             instance, _product, merchant = await self._target(session, order_id)
+            families.require_sends(merchant.family, CallbackKind.UNFREEZE, "unfreeze")
             lc.require_state(instance, "unfreeze", (lc.FROZEN,))
             if instance.frozen_reason == "expired":
                 raise Conflict(f"instance {instance.key} is frozen because it expired; renew it to unfreeze it",
@@ -330,6 +337,7 @@ class Orders:
         """Send one queryInstance now ("view resource details", PROTOCOL §4 R5)."""
         async with self.store.write() as session:
             instance, _product, merchant = await self._target(session, order_id)
+            families.require_sends(merchant.family, CallbackKind.QUERY, "query the instance")
             lc.require_provisioned(instance, "query the instance")
             delivery = await enqueue(session, merchant, Callback(
                 CallbackKind.QUERY, instance.key, instance_id=instance.instance_id), self.clock.now())
@@ -392,7 +400,8 @@ class Orders:
         await cancel_open(session, instance.key, now, f"superseded by {kind.value.upper()}", (opposite,),
                           known_open)
         # Added, not flushed: no caller needs its id, and a walk fires thousands in one transaction.
-        session.add(new_delivery(merchant, Callback(kind, instance.key, instance_id=instance.instance_id), now))
+        session.add(new_delivery(merchant, Callback(kind, instance.key, instance_id=instance.instance_id,
+                                                    origin_order_id=instance.order_id), now))
         session.add(instance)
 
     async def _release(self, session: AsyncSession, merchant: Merchant, instance: Instance,
@@ -407,7 +416,7 @@ class Orders:
         order_id = unsubscription.id if unsubscription else None
         session.add(new_delivery(merchant, Callback(
             CallbackKind.RELEASE, instance.key, order_id, order_line_id(order_id) if order_id else None,
-            instance.instance_id,
+            instance.instance_id, origin_order_id=instance.order_id,
         ), now))
 
     async def _unsubscribe_instance(self, session: AsyncSession, order: Order) -> Order:
@@ -467,6 +476,8 @@ class Orders:
             return
         instance.state, instance.frozen_reason = lc.ACTIVE, None
         lc.plan_next_event(instance, product)
+        if not families.sends(merchant.family, CallbackKind.UNFREEZE):
+            return  # the renewal's own call tells the merchant to reactivate (PROTOCOL §5)
         await cancel_open(session, instance.key, now, "superseded by UNFREEZE", (CallbackKind.FREEZE,))
         await enqueue(session, merchant, Callback(CallbackKind.UNFREEZE, instance.key,
                                                   instance_id=instance.instance_id), now, blocked_by=after)
@@ -490,6 +501,8 @@ class Orders:
 
     async def _ask_change(self, merchant: Merchant, instance: Instance, target: Product,
                           linear_value: Optional[int]) -> None:
+        if not families.sends(merchant.family, CallbackKind.CHANGE_CHECK):
+            return  # no changeInstanceCheck in this family: the change goes out with the renewal
         async with self.store.write() as session:
             delivery = await enqueue(session, merchant, Callback(
                 CallbackKind.CHANGE_CHECK, instance.key, instance_id=instance.instance_id,
@@ -536,6 +549,16 @@ class Orders:
             linear_value=linear_value, amount=str(amount), expire_at=expire_at,
             previous_expire_at=previous_expire_at,
         )
+
+
+def order_facts(order: Order, line: OrderLine, trial: bool,
+                extend_params: Optional[Sequence[Any]] = None) -> OrderFacts:
+    return OrderFacts(
+        buyer=order.buyer, created_at=order.created_at, trial=trial, charging_mode=line.charging_mode,
+        period_type=line.period_type, period_number=line.period_number, amount=line.amount,
+        expire_at=line.expire_at, product_id=line.product_id, sku_code=line.sku_code,
+        linear_value=line.linear_value, extend_params=tuple((p.name, p.value) for p in extend_params or ()),
+    )
 
 
 def _paid_order(order_id: str, merchant: Merchant, order_type: str, now: datetime, seq: int, buyer: dict,

@@ -8,6 +8,7 @@ from typing import Optional
 from sqlmodel import Session
 
 from ..delivery.outbox import new_delivery
+from ..protocol import families
 from ..store.tables import Delivery, Instance, Merchant, Order
 from . import lifecycle as lc
 from .callbacks import Callback, CallbackKind
@@ -37,8 +38,11 @@ def _purchase_delivered(session: Session, delivery: Delivery, instance: Instance
         instance.state = lc.ACTIVE
     elif instance.state == lc.FROZEN:
         # It expired while newInstance was still being retried: tell the merchant now.
-        session.add(new_delivery(merchant, Callback(CallbackKind.FREEZE, instance.key, instance_id=instance_id), now))
-    if instance.state not in lc.ENDED:
+        session.add(new_delivery(merchant, Callback(CallbackKind.FREEZE, instance.key, instance_id=instance_id,
+                                                    origin_order_id=instance.order_id), now))
+    if not families.require_emulated(merchant.family).polls_readiness:
+        instance.ready = True  # no queryInstance polling in this family (PROTOCOL §5)
+    elif instance.state not in lc.ENDED:
         session.add(new_delivery(merchant, Callback(
             CallbackKind.READINESS_POLL, instance.key, instance_id=instance_id, test_flag=delivery.test_flag or "0",
         ), now))
@@ -96,7 +100,8 @@ def _late_purchase(session: Session, delivery: Delivery, instance: Instance, ins
     assert merchant is not None
     instance.instance_id = instance_id
     delivery.note = "newInstance succeeded after the unsubscription; releaseInstance follows"
-    session.add(new_delivery(merchant, Callback(CallbackKind.RELEASE, instance.key, instance_id=instance_id), now))
+    session.add(new_delivery(merchant, Callback(CallbackKind.RELEASE, instance.key, instance_id=instance_id,
+                                                origin_order_id=instance.order_id), now))
 
 
 _REACTIONS = {

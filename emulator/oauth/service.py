@@ -16,7 +16,8 @@ from sqlmodel import col, select, update
 from ..clock import Clock
 from ..jsonbody import StrictInput
 from ..marketplace.catalogue import get_merchant
-from ..marketplace.errors import Conflict, NotFound
+from ..marketplace.errors import Conflict, InvalidInput, NotFound
+from ..protocol.crypto import load_rsa_public_key
 from ..settings import Settings
 from ..store import Store
 from ..store.tables import OAuthApp, OAuthCode, OAuthEvent, OAuthToken, OAuthUser, SsoSession
@@ -39,6 +40,28 @@ class OAuthError(Exception):
         return {"error": self.error, "error_description": self.description}
 
 
+MIN_APP_KEY_BITS = 2048  # PROTOCOL §13.9 (assumed)
+
+
+def _login_url(value: Optional[str]) -> Optional[str]:
+    if value is not None and (redirects._origin(value) is None or "#" in value):
+        raise ValueError("must be an http:// or https:// URL without a fragment")
+    return value
+
+
+def _public_key(value: Optional[str]) -> Optional[str]:
+    """An RSA public key of at least 2048 bits: PEM (SPKI or PKCS#1) or bare Base64 DER."""
+    if value is None:
+        return None
+    try:
+        key = load_rsa_public_key(value)
+    except ValueError as exc:
+        raise ValueError(f"must be an RSA public key (PEM or Base64 DER): {exc}") from None
+    if key.key_size < MIN_APP_KEY_BITS:
+        raise ValueError(f"the RSA key has {key.key_size} bits; at least {MIN_APP_KEY_BITS} are required")
+    return value
+
+
 class AppInput(StrictInput):
     merchant_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=128)
@@ -47,12 +70,19 @@ class AppInput(StrictInput):
     client_id: Optional[str] = Field(default=None, pattern=r"^[A-Za-z0-9]{8,64}$")
     client_secret: Optional[str] = Field(default=None, min_length=16, max_length=128)
 
-    @field_validator("login_url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if redirects._origin(value) is None or "#" in value:
-            raise ValueError("must be an http:// or https:// URL without a fragment")
-        return value
+    _login_url = field_validator("login_url")(_login_url)
+    _public_key = field_validator("public_key")(_public_key)
+
+
+class AppPatch(StrictInput):
+    """What a merchant may change after the credential is issued (PROTOCOL §13.9); the secret stays."""
+
+    name: Optional[str] = Field(default=None, min_length=1, max_length=128)
+    login_url: Optional[str] = Field(default=None, max_length=1024)
+    public_key: Optional[str] = Field(default=None, max_length=8192)
+
+    _login_url = field_validator("login_url")(_login_url)
+    _public_key = field_validator("public_key")(_public_key)
 
 
 class UserInput(StrictInput):
@@ -82,7 +112,7 @@ def _token() -> str:
 
 def user_info(user: OAuthUser, app: OAuthApp) -> dict[str, Optional[str]]:
     return {"id": user.id, "userName": user.user_name, "name": user.name, "email": user.email,
-            "mobile": user.mobile, "tenant": app.tenant_id}
+            "mobile": user.mobile, "tenant": user.tenant_id or app.tenant_id}
 
 
 class OAuth:
@@ -107,6 +137,18 @@ class OAuth:
                 tenant_id=tenant, tenant_code="t" + tenant[:8], tenant_name=f"{data.name} test tenant",
                 created_at=self.clock.now(),
             )
+            session.add(app)
+        return app
+
+    async def update_app(self, client_id: str, patch: AppPatch) -> OAuthApp:
+        async with self.store.write() as session:
+            app = await session.get(OAuthApp, client_id)
+            if app is None:
+                raise NotFound(f"application {client_id!r} does not exist", field="client_id")
+            for name, value in patch.model_dump(exclude_unset=True).items():
+                if value is None and name != "public_key":
+                    raise InvalidInput(f"{name} cannot be null", field=name)
+                setattr(app, name, value)
             session.add(app)
         return app
 

@@ -25,10 +25,6 @@ _SCENES = {
     CallbackKind.UNSUBSCRIBE_RENEWAL: "UNSUBSCRIBE_RENEWAL_PERIOD",
 }
 
-# Activities whose body carries a businessId (new on every attempt, PROTOCOL §4 R3).
-CARRIES_BUSINESS_ID = frozenset({"newInstance"})
-
-
 def wire_call(callback: Callback) -> WireCall:
     kind = callback.kind
     flag = callback.test_flag

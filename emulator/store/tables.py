@@ -29,6 +29,13 @@ class Merchant(SQLModel, table=True):
     family: str = "saas_v2_slim"
     kit_key: Optional[str] = None
     signature_hex_case: str = "upper"
+    # Joint-operation switches (PROTOCOL §3, §5, §15.1); defaults are the documented readings.
+    kit_base_url: Optional[str] = None  # overrides <production URL> as the root of /produceAPI/v2/<name>
+    kit_sign_hex_case: str = "lower"
+    kit_rsa_padding: str = "pkcs1v15"
+    kit_org_info: str = "string"  # allOrgSync orgInfo: a JSON string, or a real array ("list")
+    encrypt_buyer_contact: bool = False  # AES for buyerInfo.mobilePhone / email
+    aes_key_bits: int = 256
     content_type: str = "application/json;charset=utf8"
     purchase_on_exhaust: str = "unsubscribe"
     retry_overrides: dict = _json()
@@ -304,6 +311,7 @@ class OAuthUser(SQLModel, table=True):
     mobile: Optional[str] = None
     role: str = "user"
     password: str
+    tenant_id: Optional[str] = None  # a buyer's enterprise (authSync grant); None: the app's test tenant
     created_at: NaiveDatetime
 
     __table_args__ = (UniqueConstraint("client_id", "user_name"),)
@@ -412,3 +420,61 @@ class DialCursor(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     last_slot_at: NaiveDatetime
+
+
+class KitTenant(SQLModel, table=True):
+    """An enterprise a buyer bound a joint-operation app to, or the test tenant of a credential
+    application (``instance_key`` None); the kit syncs tell the merchant about it (PROTOCOL §5)."""
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    merchant_id: str = Field(foreign_key="merchant.id", index=True)
+    client_id: str = Field(foreign_key="oauthapp.client_id", index=True)
+    instance_key: Optional[str] = Field(default=None, index=True)
+    tenant_code: str
+    name: str
+    domain_name: str
+    test_flag: int = 0
+    app_id: str  # the appId of applicationSync and authSync
+    created_at: NaiveDatetime
+
+
+class KitOrg(SQLModel, table=True):
+    """A department of an enterprise."""
+
+    tenant_id: str = Field(foreign_key="kittenant.tenant_id", primary_key=True, max_length=64)
+    org_code: str = Field(primary_key=True, max_length=64)
+    name: str
+    parent_code: Optional[str] = None
+    created_at: NaiveDatetime
+
+
+class KitUser(SQLModel, table=True):
+    """A member of an enterprise; ``granted`` users may use the app and log in to it."""
+
+    tenant_id: str = Field(foreign_key="kittenant.tenant_id", primary_key=True, max_length=64)
+    user_name: str = Field(primary_key=True, max_length=64)
+    name: str
+    org_code: str
+    role: str = "user"
+    enable: bool = True
+    position: Optional[str] = None
+    employee_code: Optional[str] = None
+    employee_type: Optional[str] = None
+    email: Optional[str] = None
+    mobile: Optional[str] = None
+    password: str
+    granted: bool = False
+    login_user_id: Optional[str] = None  # the OAuthUser row that lets a granted user log in
+    created_at: NaiveDatetime
+
+
+class KitCall(SQLModel, table=True):
+    """Links a kit-sync delivery to its enterprise: a step of the bind chain, an admin edit, or a
+    repeat of an earlier call that checks the merchant's idempotency."""
+
+    delivery_id: int = Field(foreign_key="delivery.id", primary_key=True)
+    tenant_id: str = Field(index=True, max_length=64)
+    purpose: str  # chain | edit | repeat
+    step: int = 0  # position in the bind chain
+    repeat_of: Optional[int] = None
+    created_at: NaiveDatetime

@@ -1,0 +1,1 @@
+"""Enterprises of the joint-operation family and their kit syncs (PROTOCOL §5)."""
