@@ -116,10 +116,18 @@ def _check_result_code(verdict: Verdict, payload: dict[str, Any]) -> None:
         return
     known = codes.RESULT_CODES.get(code)
     meaning = known.meaning.lower() if known else "not a known KooGallery result code"
+    hint = _HINTS.get(code, "")
     verdict.fail(
         "Call interface failed. The production interface returns an error result code: "
-        f"resultCode {code!r} ({meaning}) is not \"000000\" (PROTOCOL §8 E2)"
+        f"resultCode {code!r} ({meaning}) is not \"000000\"{hint} (PROTOCOL §8 E2)"
     )
+
+
+_HINTS = {
+    codes.CLIENT_SECRET_ERROR: ": the merchant could not decrypt clientSecret; its private key must match the public "
+                               "key uploaded for the application, and both sides must use the same RSA padding "
+                               "(the merchant's kit_rsa_padding, PROTOCOL §3)",
+}
 
 
 def _length_failure(name: str, value: Any, limit: int) -> Optional[str]:

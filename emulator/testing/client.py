@@ -289,3 +289,34 @@ class SandboxClient:
 
     async def run_scenario(self, name: str) -> dict[str, Any]:
         return await self.request("POST", f"/scenarios/{name}/run")
+
+    # -- joint-operation enterprises and kit syncs -----------------------------------------
+    async def bind_enterprise(self, order: OrderRef, name: str, **fields: Any) -> dict[str, Any]:
+        """Bind the app of ``order`` to a new enterprise and run the kit chain; returns the
+        enterprise with its chain once the calls due now were sent (``departments``, ``users``,
+        ``client_id``, ``tenant_id``, ``tenant_code`` as in the control API)."""
+        created = await self.request("POST", "/kit/tenants", {"order_id": _order_id(order), "name": name, **fields})
+        await self.settle()
+        return await self.enterprise(created["tenant_id"])
+
+    async def enterprise(self, tenant_id: str) -> dict[str, Any]:
+        return await self.request("GET", f"/kit/tenants/{tenant_id}")
+
+    async def resend_kit_step(self, tenant_id: str, step: str) -> dict[str, Any]:
+        """Re-send the failed step of an enterprise's bind chain; the chain goes on when it succeeds."""
+        await self.request("POST", f"/kit/tenants/{tenant_id}/resend", {"step": step})
+        await self.settle()
+        return await self.enterprise(tenant_id)
+
+    async def repeat_kit_call(self, delivery: Union[int, Delivery]) -> Delivery:
+        """Send a succeeded kit call's body again; the returned delivery says whether the merchant
+        answered 000000 again (idempotency)."""
+        delivery_id = delivery.id if isinstance(delivery, Delivery) else delivery
+        repeat = await self.request("POST", f"/kit/calls/{delivery_id}/repeat")
+        await self.settle()
+        return await self.delivery(repeat["id"])
+
+    async def run_credential_flow(self, client_id: str) -> dict[str, Any]:
+        created = await self.request("POST", "/kit/credential-flow", {"client_id": client_id})
+        await self.settle()
+        return await self.enterprise(created["tenant_id"])

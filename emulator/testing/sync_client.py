@@ -112,3 +112,9 @@ class SyncSandboxClient:
     set_clock = _blocking(SandboxClient.set_clock)
     reset = _blocking(SandboxClient.reset)
     run_scenario = _blocking(SandboxClient.run_scenario)
+    # joint-operation enterprises and kit syncs
+    bind_enterprise = _blocking(SandboxClient.bind_enterprise)
+    enterprise = _blocking(SandboxClient.enterprise)
+    resend_kit_step = _blocking(SandboxClient.resend_kit_step)
+    repeat_kit_call = _blocking(SandboxClient.repeat_kit_call)
+    run_credential_flow = _blocking(SandboxClient.run_credential_flow)

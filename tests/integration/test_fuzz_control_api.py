@@ -48,6 +48,12 @@ ROUTES: list[tuple[str, str, st.SearchStrategy[Any]]] = [
     ("POST", "/oauth/apps", objects_with("merchant_id", "name", "login_url", "public_key", "client_id",
                                          "client_secret")),
     ("POST", "/products/demo-saas-monthly/debug-cases", objects_with("case", "params")),
+    ("PATCH", "/merchants/demo", objects_with("kit_base_url", "kit_sign_hex_case", "kit_rsa_padding", "kit_org_info",
+                                              "encrypt_buyer_contact", "aes_key_bits")),
+    ("POST", "/kit/tenants", objects_with("order_id", "name", "client_id", "tenant_id", "tenant_code",
+                                          "departments", "users")),
+    ("POST", "/kit/credential-flow", objects_with("client_id")),
+    ("PATCH", "/oauth/apps/demoapp0000000000000000000000001", objects_with("name", "login_url", "public_key")),
 ]
 
 

@@ -341,7 +341,12 @@ async def test_bad_input_names_the_field_and_writes_nothing(api: Api, joint: Joi
         status, answer = await api.call("POST", "/kit/tenants", body)
         assert status in (400, 404), (body, status, answer)
         assert named in json.dumps(answer), (named, answer)
-    assert (await api.ok("GET", "/kit/tenants"))["tenants"] == []
+    await api.ok("POST", f"/oauth/apps/{joint.app['client_id']}/users", {"userName": "zhaoliu", "name": "赵六"})
+    status, answer = await api.call("POST", "/kit/tenants", {
+        "order_id": order["order_id"], "name": "E", "departments": [{"org_code": "a", "name": "A"}],
+        "users": [{"user_name": "zhaoliu", "name": "Z", "org_code": "a"}]})
+    assert status == 409 and answer["error"]["field"] == "user_name", answer
+    assert (await api.ok("GET", "/kit/tenants"))["tenants"] == [], "a refused bind leaves nothing behind"
     assert joint.stub.named("tenantSync") == []
     small = "MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAMYr0HhjGWBvcUDIhbz3v1rrOc2PvYfGcYHbW1p3r4A8qrmK1Ryha8uEcQsQ/+c3Y4D6ZsY+" \
             "Xc3Yb8C6nqvq0JUCAwEAAQ=="
