@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..clock import Clock
 from ..store import Store
-from ..store.tables import Instance, Merchant, Order, Product
+from ..store.tables import ApiCredential, Delivery, Instance, Merchant, OAuthApp, Order, Product
 from .errors import Conflict, InvalidInput, NotFound
 from .ids import new_product_id, new_sku_code
 from .inputs import MerchantInput, MerchantPatch, ProductInput, ProductPatch
@@ -97,16 +98,25 @@ class Catalogue:
     async def delete_merchant(self, merchant_id: str) -> None:
         async with self.store.write() as session:
             merchant = await get_merchant(session, merchant_id)
-            orders = (await session.exec(select(func.count()).select_from(Order).where(Order.merchant_id == merchant_id))).one()
-            if orders:
-                raise Conflict(
-                    f"merchant {merchant_id!r} has {orders} orders; reset the emulator to remove them first",
-                    field="merchant_id",
-                )
+            held = []
+            for table, what in ((Order, "orders"), (Delivery, "deliveries"), (OAuthApp, "unified-login applications"),
+                                (ApiCredential, "AK/SK credentials")):
+                count = (await session.exec(select(func.count()).select_from(table)
+                                            .where(table.merchant_id == merchant_id))).one()  # type: ignore[attr-defined]
+                if count:
+                    held.append(f"{count} {what}")
+            if held:
+                raise Conflict(f"merchant {merchant_id!r} has {', '.join(held)}; reset the emulator to remove them "
+                               "first", field="merchant_id")
             for product in (await session.exec(select(Product).where(Product.merchant_id == merchant_id))).all():
                 await session.delete(product)
-            await session.flush()
-            await session.delete(merchant)
+            try:
+                await session.flush()
+                await session.delete(merchant)
+                await session.flush()
+            except IntegrityError:
+                raise Conflict(f"merchant {merchant_id!r} still has records (dial tests of its products); reset the "
+                               "emulator to remove them first", field="merchant_id") from None
 
     @staticmethod
     async def _free_merchant_id(session: AsyncSession, base: str) -> str:

@@ -123,3 +123,16 @@ async def test_control_api_refuses_cross_site_requests(shop: Shop) -> None:
         same_origin = shop.api.base_url
         async with session.post(url, headers={"Origin": same_origin}) as response:
             assert response.status == 200
+
+
+async def test_a_merchant_with_records_is_not_deleted(shop: Shop) -> None:
+    """A merchant that still has a login application (or orders, deliveries, credentials) gets a 409
+    that says what it has, not a foreign-key error."""
+    api = shop.api
+    await api.ok("POST", "/merchants", {"id": "lonely", "name": "L", "production_url": "http://127.0.0.1:9/p",
+                                        "access_key": "k"})
+    await api.ok("POST", "/oauth/apps", {"merchant_id": "lonely", "name": "a", "login_url": "http://x.example/cb"})
+    status, body = await api.call("DELETE", "/merchants/lonely")
+    assert status == 409 and body["error"]["field"] == "merchant_id", body
+    assert "unified-login applications" in body["error"]["message"]
+    assert (await api.ok("GET", "/merchants/lonely"))["id"] == "lonely"
