@@ -156,8 +156,7 @@ class Kit:
         users = [_member(tenant, m, now) for m in members]
         session.add_all([*orgs, *users])
         for user in users:
-            if user.granted:
-                await _allow_login(session, tenant, user, self.clock.now())
+            await _refresh_login(session, tenant, user, now)
         instance_id, order_id = _ids(tenant, instance)
         bodies = [
             kit.tenant_sync(instance_id, order_id, tenant.tenant_id, tenant.tenant_code, tenant.name,
@@ -296,9 +295,9 @@ class Kit:
                 raise Conflict(f"user {data.user_name} already exists in enterprise {tenant_id}", field="user_name")
             user = _member(tenant, data, self.clock.now())
             session.add(user)
+            await _refresh_login(session, tenant, user, self.clock.now())
             if not user.granted:
                 return user, None
-            await _allow_login(session, tenant, user, self.clock.now())
             return user, await self._auth_call(session, merchant, tenant, user, kit.ADD)
 
     async def edit_member(self, tenant_id: str, user_name: str, data: MemberPatch
@@ -316,16 +315,12 @@ class Kit:
                     raise InvalidInput(f"{name} cannot be null", field=name)
                 setattr(user, name, value)
             session.add(user)
+            await _refresh_login(session, tenant, user, self.clock.now())
             if user.granted and not was_granted:
-                await _allow_login(session, tenant, user, self.clock.now())
                 flag = kit.ADD
             elif was_granted and not user.granted:
-                await _forbid_login(session, user, self.clock.now())
                 flag = kit.CANCEL_AUTHORIZATION
             elif user.granted:
-                await _forbid_login(session, user, self.clock.now())
-                await session.flush()
-                await _allow_login(session, tenant, user, self.clock.now())
                 flag = kit.MODIFY
             else:
                 return user, None
@@ -486,18 +481,24 @@ def _user_entry(user: KitUser) -> dict[str, Any]:
                           user.employee_code, user.employee_type)
 
 
-async def _allow_login(session: AsyncSession, tenant: KitTenant, user: KitUser, now: datetime) -> None:
-    """A granted member may log in to the app at the unified-login page (PROTOCOL §13.9)."""
-    clash = (await session.exec(select(OAuthUser).where(
-        OAuthUser.client_id == tenant.client_id, OAuthUser.user_name == user.user_name))).first()
-    if clash is not None:
-        raise Conflict(f"user name {user.user_name!r} is already used by another user of application "
-                       f"{tenant.client_id}; choose another", field="user_name")
-    login = OAuthUser(id=str(uuid.uuid4()), client_id=tenant.client_id, user_name=user.user_name, name=user.name,
-                      email=user.email, mobile=user.mobile, role=user.role, password=user.password,
-                      tenant_id=tenant.tenant_id, created_at=now)
+async def _refresh_login(session: AsyncSession, tenant: KitTenant, user: KitUser, now: datetime) -> None:
+    """A granted, enabled member may log in to the app at the unified-login page (PROTOCOL §13.9);
+    the platform's side, whatever the merchant answers to authSync."""
+    login = await session.get(OAuthUser, user.login_user_id) if user.login_user_id else None
+    if not (user.granted and user.enable):
+        await _forbid_login(session, user, now)
+        return
+    if login is None:
+        clash = (await session.exec(select(OAuthUser).where(
+            OAuthUser.client_id == tenant.client_id, OAuthUser.user_name == user.user_name))).first()
+        if clash is not None:
+            raise Conflict(f"user name {user.user_name!r} is already used by another user of application "
+                           f"{tenant.client_id}; choose another", field="user_name")
+        login = OAuthUser(id=str(uuid.uuid4()), client_id=tenant.client_id, user_name=user.user_name,
+                          password=user.password, tenant_id=tenant.tenant_id, name=user.name, created_at=now)
+        user.login_user_id = login.id
+    login.name, login.email, login.mobile, login.role = user.name, user.email, user.mobile, user.role
     session.add(login)
-    user.login_user_id = login.id
 
 
 async def _forbid_login(session: AsyncSession, user: KitUser, now: datetime) -> None:

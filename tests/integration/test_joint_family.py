@@ -315,7 +315,14 @@ async def test_a_granted_user_logs_in_with_the_decrypted_secret(api: Api, joint:
         token = await client.fetch_token(emulator.url + "/api/v1/oauth2/token", code=code)
         info = (await client.get(emulator.url + "/api/v1/oauth2/userinfo")).json()
     assert token["access_token"] and info["userName"] == "wangwu" and info["tenant"] == tenant["tenant_id"]
-    await api.ok("PATCH", f"/kit/tenants/{tenant['tenant_id']}/users/wangwu", {"granted": False})
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    await api.ok("PATCH", f"/kit/tenants/{tenant['tenant_id']}/users/wangwu", {"name": "王五五"})
+    async with httpx.AsyncClient(timeout=10) as backend:
+        renamed = await backend.get(emulator.url + "/api/v1/oauth2/userinfo", headers=bearer)
+        assert renamed.status_code == 200 and renamed.json()["name"] == "王五五", "a change keeps the session"
+        await api.ok("PATCH", f"/kit/tenants/{tenant['tenant_id']}/users/wangwu", {"granted": False})
+        revoked = await backend.get(emulator.url + "/api/v1/oauth2/userinfo", headers=bearer)
+        assert revoked.status_code == 401, "revoking the grant revokes the user's tokens"
     async with httpx.AsyncClient(follow_redirects=False, timeout=10) as agent:
         with pytest.raises(AssertionError):
             await obtain_code_redirect(emulator, agent, authorize_url(emulator, **params), user="wangwu",
