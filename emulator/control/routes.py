@@ -470,10 +470,12 @@ async def debug_case(request: web.Request) -> web.Response:
 
 @routes.get(PREFIX + "/products/{ref}/debug-cases")
 async def list_debug_cases(request: web.Request) -> web.Response:
-    product, cases = await _services(request).dialtests.cases(request.match_info["ref"])
+    services = _services(request)
+    product, cases = await services.dialtests.cases(request.match_info["ref"])
+    family = (await services.catalogue.merchant(product.merchant_id)).family
     saved = {c.case_name for c in cases}
     return web.json_response({"product_id": product.id, "cases": [_case_view(c) for c in cases],
-                              "missing": [c for c in required_cases(product) if c not in saved]})
+                              "missing": [c for c in required_cases(product, family) if c not in saved]})
 
 
 @routes.delete(PREFIX + "/products/{ref}/debug-cases/{case}")

@@ -24,7 +24,7 @@ from ..settings import Settings
 from ..store import Store
 from ..store.tables import DebugCase, Delivery, DialCaseResult, DialCursor, DialRun, Merchant, Notification, Product
 from . import messages
-from .cases import ACTIVITIES, CASE_ORDER, preset, required_cases, with_run_values
+from .cases import CASE_ORDER, activity_of, cases_of, preset, required_cases, with_run_values
 from .slots import day_start, last_slot_of_day, local_day, local_time, next_slot
 from .streak import day_verdicts, failing_streak
 
@@ -59,7 +59,7 @@ class DialTests:
         """Send the case now with its preset values (plus ``overrides``); save it only if it passes."""
         product, merchant, created = await self._product_case(product_ref, case, "create")
         instance_id = (created.params.get("_instanceId") if created else None)
-        params = {**preset(case, product, self.clock.now(), instance_id), **(overrides or {})}
+        params = {**preset(case, product, self.clock.now(), instance_id, merchant.family), **(overrides or {})}
         outcome = await self._send(merchant, case, params)
         if not outcome.passed:
             return outcome, None
@@ -68,7 +68,7 @@ class DialTests:
         async with self.store.write() as session:
             saved = (await session.exec(select(DebugCase).where(
                 DebugCase.product_id == product.id, DebugCase.case_name == case))).first()
-            saved = saved or DebugCase(product_id=product.id, case_name=case, activity=ACTIVITIES[case], params={},
+            saved = saved or DebugCase(product_id=product.id, case_name=case, activity=activity_of(case, merchant.family), params={},
                                        url=merchant.production_url, saved_at=self.clock.now())
             saved.params, saved.url, saved.saved_at = params, merchant.production_url, self.clock.now()
             session.add(saved)
@@ -83,6 +83,9 @@ class DialTests:
         async with self.store.read() as session:
             product = await get_product(session, product_ref)
             merchant = await get_merchant(session, product.merchant_id)
+            if case not in cases_of(merchant.family):
+                raise InvalidInput(f"the {merchant.family} family has no {case} case; its cases are "
+                                   f"{', '.join(cases_of(merchant.family))} (PROTOCOL §11.3)", field="case")
             saved = (await session.exec(select(DebugCase).where(
                 DebugCase.product_id == product.id, DebugCase.case_name == saved_case))).first()
         return product, merchant, saved
@@ -106,8 +109,8 @@ class DialTests:
     async def request_command(self, product_ref: str, case: str) -> dict:
         """The exact signed request of a case, signed now, without sending it (§11.7 step 4)."""
         product, merchant, saved = await self._product_case(product_ref, case, case)
-        params = _public(saved.params) if saved else preset(case, product, self.clock.now())
-        url, headers, body, _business_id = signed_request(merchant, ACTIVITIES[case], params, "1")
+        params = _public(saved.params) if saved else preset(case, product, self.clock.now(), family=merchant.family)
+        url, headers, body, _business_id = signed_request(merchant, activity_of(case, merchant.family), params, "1")
         return {"url": url, "headers": headers, "body": body.decode("utf-8")}
 
     # -- scheduled runs --------------------------------------------------------------------
@@ -311,7 +314,7 @@ class DialTests:
             return False
 
     async def _send(self, merchant: Merchant, case: str, params: dict) -> CaseOutcome:
-        activity = ACTIVITIES[case]
+        activity = activity_of(case, merchant.family)
         now = self.clock.now()
         async with self.store.write() as session:
             delivery = Delivery(merchant_id=merchant.id, kind="dial_test", activity=activity, policy="sync",

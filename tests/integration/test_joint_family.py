@@ -366,3 +366,26 @@ async def test_a_slim_merchant_cannot_bind(api: Api, shop) -> None:  # type: ign
     order = await shop.buy()
     status, body = await api.call("POST", "/kit/tenants", {"order_id": order["order_id"], "name": "E"})
     assert status == 409 and body["error"]["field"] == "family", body
+
+
+# -- dial tests map the debugger's cases to this family's activities (§11.3) ---------------------
+
+async def test_dial_tests_of_a_joint_product_send_the_joint_activities(api: Api, joint: Joint) -> None:
+    code = "joint-monthly"
+    status, body = await api.call("POST", f"/products/{code}/debug-cases", {"case": "query"})
+    assert status == 400 and body["error"]["field"] == "case", body
+    listed = await api.ok("GET", f"/products/{code}/debug-cases")
+    assert listed["missing"] == ["create", "update", "status", "upgrade", "release"]
+    for case in listed["missing"]:
+        status, body = await api.call("POST", f"/products/{code}/debug-cases", {"case": case})
+        assert status == 201, (case, body)
+    run = await api.ok("POST", f"/products/{code}/dial-tests/run")
+    assert run["verdict"] == "pass", run
+    names = [c.name for c in joint.stub.calls]
+    assert names == ["newInstance", "refreshInstance", "expireInstance", "upgrade", "releaseInstance"] * 2
+    assert all(c.signature_ok for c in joint.stub.calls)
+    create = joint.stub.named("newInstance")[-1].body
+    assert create["testFlag"] == "1" and create["orderInfo"][0]["orderId"] == "MOCKPERIODYEARNEW"
+    assert re.fullmatch(r"[0-9a-f-]{36}", create["orderInfo"][0]["businessId"])
+    instance_id = joint.stub.named("newInstance")[-1].answer["instanceId"]
+    assert joint.stub.named("releaseInstance")[-1].body["instanceId"] == instance_id

@@ -10,11 +10,12 @@ from emulator.delivery.service import OUTCOMES, DeliveryFilter
 from emulator.marketplace.errors import DomainError
 
 from emulator.control.curl import curl_command
+from emulator.protocol.kit import BIND_CHAIN, SINGLE_ORG_SYNC
 from ..security import redirect
 from .common import query, render, services
 
 ACTIVITIES = ("newInstance", "queryInstance", "refreshInstance", "updateInstanceStatus", "releaseInstance",
-              "upgradeInstance", "changeInstanceCheck")
+              "upgradeInstance", "changeInstanceCheck", "expireInstance", "upgrade", *BIND_CHAIN, SINGLE_ORG_SYNC)
 
 
 async def list_deliveries(request: web.Request) -> web.Response:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from emulator.control.curl import curl_command
 from emulator.control.views import iso, product_view
-from emulator.dialtest.cases import ACTIVITIES, CASE_ORDER, required_cases
+from emulator.dialtest.cases import CASE_ORDER, activity_of, cases_of, required_cases
 from emulator.marketplace.errors import DomainError
 
 from ..security import redirect
@@ -30,11 +30,13 @@ async def overview(request: web.Request) -> web.Response:
     s = services(request)
     products = []
     in_progress = await s.dialtests.days_in_progress()
+    families = {m.id: m.family for m in await s.catalogue.list_merchants()}
     for product in await s.catalogue.list_products():
         _p, cases = await s.dialtests.cases(product.id)
         saved = {c.case_name for c in cases}
         products.append({**product_view(product), "saved": sorted(saved, key=CASE_ORDER.index),
-                         "missing": [c for c in required_cases(product) if c not in saved],
+                         "missing": [c for c in required_cases(product, families[product.merchant_id])
+                                     if c not in saved],
                          "day_in_progress": product.id in in_progress})
     runs = await _run_views(request, await s.dialtests.runs(query(request, "product_id"), limit=100))
     settings = s.settings
@@ -51,10 +53,11 @@ async def product_cases(request: web.Request) -> web.Response:
     except DomainError:
         raise web.HTTPNotFound(text="No such product.") from None
     saved = {c.case_name: c for c in cases}
-    rows = [{"case": name, "activity": ACTIVITIES[name], "required": name in required_cases(product),
-             "saved": saved.get(name)} for name in CASE_ORDER]
+    family = (await s.catalogue.merchant(product.merchant_id)).family
+    rows = [{"case": name, "activity": activity_of(name, family), "required": name in required_cases(product, family),
+             "saved": saved.get(name)} for name in cases_of(family)]
     command = None
-    if request.query.get("command") in ACTIVITIES:
+    if request.query.get("command") in cases_of(family):
         signed = await s.dialtests.request_command(product.id, request.query["command"])
         command = {"case": request.query["command"], "curl": curl_command({"method": "POST", **signed})}
     runs = await _run_views(request, await s.dialtests.runs(product.id, limit=60))
