@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import AsyncIterator, Optional
+from typing import Any, AsyncIterator, Optional
 
 from aiohttp import web
 
@@ -25,13 +25,40 @@ from .testing.openapi_client import OpenApiClient
 log = logging.getLogger(__name__)
 
 
-def _demo_key(settings: Settings) -> str:
+DEMO_KIT_KEY_FILE = "demo-kit-private-key.pem"
+
+
+def _demo_merchant(settings: Settings, merchant_id: str) -> dict[str, Any]:
+    """A merchant of the demo catalogue, or ``{}`` when the catalogue has none by that id."""
     path = Path(settings.fixtures_dir) / "demo-catalogue.json"
     try:
         merchants = json.loads(path.read_text(encoding="utf-8")).get("merchants", [])
-        return next(m["access_key"] for m in merchants if m.get("id") == "demo")
-    except (OSError, ValueError, StopIteration, KeyError):
-        return "demo-access-key-0001"
+        return next((m for m in merchants if isinstance(m, dict) and m.get("id") == merchant_id), {})
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
+def _demo_key(settings: Settings) -> str:
+    return str(_demo_merchant(settings, "demo").get("access_key") or "demo-access-key-0001")
+
+
+def _demo_kit_key(settings: Settings) -> Optional[str]:
+    """The kit key of the demo joint-operation merchant (§2b)."""
+    kit_key = _demo_merchant(settings, "demo-joint").get("kit_key")
+    return kit_key if isinstance(kit_key, str) else None
+
+
+def _demo_private_key(settings: Settings) -> Optional[str]:
+    """The throw-away RSA private key that decrypts applicationSync's clientSecret (§3)."""
+    try:
+        return (Path(settings.fixtures_dir) / DEMO_KIT_KEY_FILE).read_text(encoding="ascii")
+    except (OSError, ValueError):
+        return None
+
+
+def _demo_stub(settings: Settings) -> MerchantStub:
+    return MerchantStub(_demo_key(settings), kit_key=_demo_kit_key(settings),
+                        private_key_pem=_demo_private_key(settings))
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -53,7 +80,7 @@ def create_app(settings: Settings) -> web.Application:
     oauth_routes.setup(app)
     stub: Optional[MerchantStub] = None
     if settings.demo_merchant and not settings.merchant_url:
-        stub = MerchantStub(_demo_key(settings))
+        stub = _demo_stub(settings)
         app.add_subapp("/demo-merchant/", stub.app())
     app[DEMO_STUB] = stub
     from webui import setup as setup_console

@@ -19,6 +19,7 @@ NAV: list[NavItem] = [
     NavItem("Deliveries", "/deliveries"),
     NavItem("Open APIs", "/inbound"),
     NavItem("Unified login", "/login-apps"),
+    NavItem("Enterprises", "/enterprises"),
     NavItem("Dial tests", "/dial-tests"),
     NavItem("Scenarios", "/scenarios"),
     NavItem("Clock", "/clock"),

@@ -11,9 +11,10 @@ have attempts, verdicts, restarts and the console's pages like every other call.
 from __future__ import annotations
 
 import uuid
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, AsyncIterator, Callable, Optional, Sequence
 
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -76,6 +77,14 @@ class Kit:
         self._wake = wake
         self.login_domain = "http://localhost"  # the emulator's own address, set once it is bound
 
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction; the scheduler is woken once it is committed, so that it sees the
+        calls it added (and is not woken when it failed)."""
+        async with self.store.write() as session:
+            yield session
+        self._wake()
+
     # -- reading ---------------------------------------------------------------------------
     async def tenants(self, merchant_id: Optional[str] = None, instance_key: Optional[str] = None
                       ) -> Sequence[KitTenant]:
@@ -93,7 +102,7 @@ class Kit:
 
     # -- a buyer binds the app to an enterprise ----------------------------------------------
     async def bind(self, data: BindInput) -> TenantDetail:
-        async with self.store.write() as session:
+        async with self._writing() as session:
             order = await session.get(Order, data.order_id)
             if order is None or order.instance_key is None:
                 raise NotFound(f"order {data.order_id!r} does not exist or bought no instance", field="order_id")
@@ -118,13 +127,12 @@ class Kit:
                 app_id=uuid.uuid4().hex, created_at=self.clock.now(),
             )
             await self._start_chain(session, merchant, app, tenant, instance, data)
-        self._wake()
         return await self.detail(tenant_id)
 
     async def credential_flow(self, client_id: str) -> TenantDetail:
         """The chain a credential application triggers: the app's test tenant, empty ``instanceId``
         and ``orderId``, ``testFlag`` 1 (PROTOCOL §5, §13.9)."""
-        async with self.store.write() as session:
+        async with self._writing() as session:
             app = await session.get(OAuthApp, client_id)
             if app is None:
                 raise NotFound(f"application {client_id!r} does not exist", field="client_id")
@@ -140,7 +148,6 @@ class Kit:
             )
             data = BindInput(order_id="-", name=app.tenant_name)
             await self._start_chain(session, merchant, app, tenant, None, data)
-        self._wake()
         return await self.detail(app.tenant_id)
 
     async def _start_chain(self, session: AsyncSession, merchant: Merchant, app: OAuthApp, tenant: KitTenant,
@@ -189,7 +196,7 @@ class Kit:
     async def resend(self, tenant_id: str, step: str) -> TenantDetail:
         """Re-send the failed step of the bind chain; when it succeeds the chain goes on.
         applicationSync is encrypted again with the application's current public key."""
-        async with self.store.write() as session:
+        async with self._writing() as session:
             tenant = await _tenant(session, tenant_id)
             detail = await _detail(session, tenant)
             failed = detail.failed_step
@@ -210,13 +217,12 @@ class Kit:
                 delivery.params = {**delivery.params, "clientSecret": _encrypted_secret(app, merchant)}
             reopen(delivery, self.clock.now())
             session.add(delivery)
-        self._wake()
         return await self.detail(tenant_id)
 
     async def repeat(self, delivery_id: int) -> Delivery:
         """Send a succeeded kit call's exact body again (new nonce and timestamp): an idempotent
         merchant answers ``000000`` again (PROTOCOL §5 idempotency keys)."""
-        async with self.store.write() as session:
+        async with self._writing() as session:
             original = await session.get(Delivery, delivery_id)
             link = await session.get(KitCall, delivery_id)
             if original is None or link is None:
@@ -228,12 +234,11 @@ class Kit:
             merchant = await get_merchant(session, tenant.merchant_id)
             repeat = await _add_call(session, merchant, tenant, original.activity, dict(original.params), "repeat",
                                      self.clock.now(), repeat_of=delivery_id)
-        self._wake()
         return repeat
 
     # -- admin edits: departments ---------------------------------------------------------
     async def add_department(self, tenant_id: str, data: DepartmentInput) -> Delivery:
-        async with self.store.write() as session:
+        async with self._writing() as session:
             tenant, merchant, orgs = await self._editable(session, tenant_id)
             if data.org_code in orgs:
                 raise Conflict(f"department {data.org_code} already exists", field="org_code")
@@ -244,7 +249,7 @@ class Kit:
             return await self._org_call(session, merchant, tenant, org, kit.ADD)
 
     async def edit_department(self, tenant_id: str, org_code: str, data: DepartmentPatch) -> Delivery:
-        async with self.store.write() as session:
+        async with self._writing() as session:
             tenant, merchant, orgs = await self._editable(session, tenant_id)
             org = _existing(orgs, org_code)
             if "parent_code" in data.model_fields_set:
@@ -262,7 +267,7 @@ class Kit:
             return await self._org_call(session, merchant, tenant, org, kit.MODIFY)
 
     async def delete_department(self, tenant_id: str, org_code: str) -> Delivery:
-        async with self.store.write() as session:
+        async with self._writing() as session:
             tenant, merchant, orgs = await self._editable(session, tenant_id)
             org = _existing(orgs, org_code)
             children = [code for code, o in orgs.items() if o.parent_code == org_code]
@@ -282,13 +287,11 @@ class Kit:
         instance_id, _order_id = _ids(tenant, await _instance(session, tenant))
         body = kit.single_org_sync(instance_id, tenant.tenant_id, org.org_code, org.name, org.parent_code,
                                    flag, tenant.test_flag)
-        delivery = await _add_call(session, merchant, tenant, kit.SINGLE_ORG_SYNC, body, "edit", self.clock.now())
-        self._wake()
-        return delivery
+        return await _add_call(session, merchant, tenant, kit.SINGLE_ORG_SYNC, body, "edit", self.clock.now())
 
     # -- admin edits: members and their authorization -------------------------------------
     async def add_member(self, tenant_id: str, data: MemberInput) -> tuple[KitUser, Optional[Delivery]]:
-        async with self.store.write() as session:
+        async with self._writing() as session:
             tenant, merchant, orgs = await self._editable(session, tenant_id)
             _existing(orgs, data.org_code, field="org_code")
             if await session.get(KitUser, (tenant_id, data.user_name)) is not None:
@@ -304,7 +307,7 @@ class Kit:
                           ) -> tuple[KitUser, Optional[Delivery]]:
         """Change a member; a granted member's change is an authSync ``modify``, a grant ``add``,
         a revocation ``cancel authorization``."""
-        async with self.store.write() as session:
+        async with self._writing() as session:
             tenant, merchant, orgs = await self._editable(session, tenant_id)
             user = await _user(session, tenant_id, user_name)
             if data.org_code is not None:
@@ -327,7 +330,7 @@ class Kit:
             return user, await self._auth_call(session, merchant, tenant, user, flag)
 
     async def delete_member(self, tenant_id: str, user_name: str) -> Optional[Delivery]:
-        async with self.store.write() as session:
+        async with self._writing() as session:
             tenant, merchant, _orgs = await self._editable(session, tenant_id)
             user = await _user(session, tenant_id, user_name)
             await _forbid_login(session, user, self.clock.now())
@@ -341,9 +344,7 @@ class Kit:
         instance_id, _order_id = _ids(tenant, await _instance(session, tenant))
         body = kit.auth_sync(instance_id, tenant.tenant_id, tenant.app_id, [_user_entry(user)], flag,
                              tenant.test_flag)
-        delivery = await _add_call(session, merchant, tenant, kit.AUTH_SYNC, body, "edit", self.clock.now())
-        self._wake()
-        return delivery
+        return await _add_call(session, merchant, tenant, kit.AUTH_SYNC, body, "edit", self.clock.now())
 
     async def _editable(self, session: AsyncSession, tenant_id: str
                         ) -> tuple[KitTenant, Merchant, dict[str, KitOrg]]:

@@ -1,10 +1,15 @@
-"""A small merchant production interface that answers per PROTOCOL §4.
+"""A small merchant production interface that answers per PROTOCOL §4 and §5.
 
 It is the built-in demo merchant of the run command and the stub of the test suites. It checks
-the §2a signature (and the 60 s timestamp window) on every call, keeps instances idempotent
+the §2a signature (and the 60 s timestamp window) on every basic call, keeps instances idempotent
 per order line (instanceId = the first attempt's businessId, as Huawei recommends), and can be
 told to misbehave: fail the next N calls in a chosen way, answer slowly, reject signatures,
 refuse spec changes or report instances as not ready.
+
+It also speaks the joint-operation family (§5): the rich ``newInstance`` (idempotent per
+``orderInfo[0].orderId``), ``expireInstance`` and ``upgrade`` on the same path, and the kit syncs
+at ``/produce/produceAPI/v2/<name>``, checked with the kit key (§2b); applicationSync's
+``clientSecret`` is decrypted with the stub's RSA private key (§3).
 """
 
 from __future__ import annotations
@@ -13,13 +18,15 @@ import asyncio
 import json
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal, Optional, get_args
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, get_args
 
 from aiohttp import web
 from pydantic import Field, ValidationError
 
 from ..jsonbody import BadJson, StrictInput, decode_json
-from ..protocol.signing import verify_basic_signature
+from ..protocol.crypto import rsa_decrypt_client_secret
+from ..protocol.kit import APPLICATION_SYNC, KIT_SYNCS
+from ..protocol.signing import verify_basic_signature, verify_kit_x_sign
 
 if TYPE_CHECKING:
     from .openapi_client import OpenApiClient
@@ -27,8 +34,11 @@ if TYPE_CHECKING:
 FailureMode = Literal["http_500", "result_code", "processing", "timeout", "bad_json", "no_instance_id"]
 FAILURE_MODES: tuple[str, ...] = get_args(FailureMode)
 Activity = Literal["newInstance", "queryInstance", "refreshInstance", "updateInstanceStatus", "releaseInstance",
-                   "upgradeInstance", "changeInstanceCheck"]
+                   "upgradeInstance", "changeInstanceCheck", "expireInstance", "upgrade",
+                   "tenantSync", "applicationSync", "allOrgSync", "authSync", "singleOrgSync"]
 MAX_WAIT_S = 3600.0
+JOINT = "saas_v2_joint"
+KIT_ROUTE = "/produce/produceAPI/v2/{name:" + "|".join(sorted(KIT_SYNCS)) + "}"
 
 
 class Behaviour(StrictInput):
@@ -59,8 +69,11 @@ class ReceivedCall:
 
 class MerchantStub:
     def __init__(self, access_key: str, signature_window_s: float = 60.0,
-                 open_api: Optional["OpenApiClient"] = None) -> None:
+                 open_api: Optional["OpenApiClient"] = None, kit_key: Optional[str] = None,
+                 private_key_pem: Optional[str] = None) -> None:
         self.access_key = access_key
+        self.kit_key = kit_key  # verifies the kit syncs' x-sign (§2b); without it they are refused
+        self.private_key_pem = private_key_pem  # decrypts applicationSync's clientSecret (§3)
         self.open_api = open_api  # when set, each new purchase is looked up with Query Order (§4 R7)
         self.order_details: dict[str, Any] = {}
         self.lookups: list[asyncio.Task[None]] = []
@@ -69,11 +82,14 @@ class MerchantStub:
         self.received: list[ReceivedCall] = []
         self.instances: dict[str, dict[str, Any]] = {}  # instanceId -> state
         self._by_line: dict[str, str] = {}  # orderLineId -> instanceId
+        self._by_order: dict[str, str] = {}  # joint-operation orderId -> instanceId
+        self.client_secrets: dict[str, str] = {}  # clientId -> clientSecret decrypted from applicationSync
 
     # -- wiring ----------------------------------------------------------------------------
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/produce", self.handle)
+        app.router.add_post(KIT_ROUTE, self.handle_kit)
         app.router.add_get("/_behaviour", self._get_behaviour)
         app.router.add_put("/_behaviour", self._put_behaviour)
         app.router.add_get("/_received", self._get_received)
@@ -85,6 +101,8 @@ class MerchantStub:
         self.received.clear()
         self.instances.clear()
         self._by_line.clear()
+        self._by_order.clear()
+        self.client_secrets.clear()
         self.order_details.clear()
 
     def calls(self, activity: Optional[str] = None) -> list[ReceivedCall]:
@@ -122,20 +140,30 @@ class MerchantStub:
         return None
 
     async def _answer(self, activity: Optional[str], body: dict[str, Any], problem: Optional[str]) -> tuple[int, str]:
-        behaviour = self.behaviour
-        if behaviour.delay_s:
-            await asyncio.sleep(behaviour.delay_s)
+        await self._delay()
         if problem is not None:
             return 200, json.dumps(_result("000001", f"token is invalid: {problem}"))
+        misbehaviour = await self._misbehave(activity)
+        if misbehaviour is not None:
+            return misbehaviour
+        handler = getattr(self, f"_on_{activity}", None)
+        if handler is None:
+            return 200, json.dumps(_result("000002", f"param is invalid: unknown activity {activity!r}"))
+        return 200, json.dumps(handler(body))
+
+    async def _delay(self) -> None:
+        if self.behaviour.delay_s:
+            await asyncio.sleep(self.behaviour.delay_s)
+
+    async def _misbehave(self, activity: Optional[str]) -> Optional[tuple[int, str]]:
+        """The answer the behaviour forces on a correctly signed call, if any."""
+        behaviour = self.behaviour
         if behaviour.reject_signatures:
             return 200, json.dumps(_result("000001", "token is invalid"))
         if behaviour.fail_next > 0 and (not behaviour.fail_activities or activity in behaviour.fail_activities):
             behaviour.fail_next -= 1
             return await self._failure(behaviour.failure)
-        handler = getattr(self, f"_on_{activity}", None)
-        if handler is None:
-            return 200, json.dumps(_result("000002", f"param is invalid: unknown activity {activity!r}"))
-        return 200, json.dumps(handler(body))
+        return None
 
     async def _failure(self, mode: str) -> tuple[int, str]:
         if mode == "timeout":
@@ -151,8 +179,64 @@ class MerchantStub:
             return 200, json.dumps(_result("000000", "success."))
         return 500, '{"error":"internal server error"}'
 
+    # -- the kit syncs (§5, signed per §2b) ----------------------------------------------------
+    async def handle_kit(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        raw = await request.read()
+        signature_problem = self._kit_signature_problem(raw, request.headers)
+        body, body_problem = _kit_body(raw)
+        problem = signature_problem or body_problem
+        status, reply = await self._kit_answer(name, body, problem)
+        self.received.append(ReceivedCall(
+            activity=name, body=body, raw_body=raw.decode("utf-8", "replace"), query=dict(request.query),
+            headers=dict(request.headers), signature_ok=signature_problem is None,
+            problem=problem[1] if problem else None, reply_status=status, reply=reply,
+        ))
+        return web.Response(status=status, text=reply, content_type="application/json")
+
+    def _kit_signature_problem(self, raw: bytes, headers: Mapping[str, str]) -> Optional[tuple[str, str]]:
+        """``(resultCode, message)`` as Huawei's sample merchant answers a bad §2b signature."""
+        nonce, timestamp, sign = (headers.get(name) for name in ("x-nonce", "x-timestamp", "x-sign"))
+        if not timestamp or not nonce:
+            return "000002", "param is invalid: x-timestamp or x-nonce is missing"
+        if not sign:
+            return "000001", "token is invalid: x-sign is missing"
+        if not timestamp.isdigit():
+            return "000002", f"param is invalid: x-timestamp {timestamp} is not epoch milliseconds"
+        if time.time() * 1000 - int(timestamp) > self.signature_window_s * 1000:
+            return "000002", f"param is invalid: x-timestamp {timestamp} is older than {self.signature_window_s:g} s"
+        if not self.kit_key:
+            return "000001", "token is invalid: this merchant has no kit key"
+        if not verify_kit_x_sign(self.kit_key, nonce, timestamp, raw, sign):
+            return "000001", "token is invalid: x-sign does not match the body"
+        return None
+
+    async def _kit_answer(self, name: str, body: dict[str, Any], problem: Optional[tuple[str, str]]
+                          ) -> tuple[int, str]:
+        await self._delay()
+        if problem is not None:
+            return 200, json.dumps(_result(*problem))
+        misbehaviour = await self._misbehave(name)
+        if misbehaviour is not None:
+            return misbehaviour
+        if name == APPLICATION_SYNC:
+            return 200, json.dumps(self._application_sync(body))
+        return 200, json.dumps(_result("000000", "success."))
+
+    def _application_sync(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not self.private_key_pem:
+            return _result("000101", "clientSecret cannot be decrypted: this merchant has no private key")
+        try:
+            secret = rsa_decrypt_client_secret(self.private_key_pem, str(body.get("clientSecret", "")))
+        except ValueError as exc:
+            return _result("000101", f"clientSecret cannot be decrypted: {exc}")
+        self.client_secrets[str(body.get("clientId", ""))] = secret
+        return _result("000000", "success.")
+
     # -- activities ------------------------------------------------------------------------
     def _on_newInstance(self, body: dict[str, Any]) -> dict[str, Any]:
+        if "orderInfo" in body:
+            return self._new_joint_instance(body)
         line = str(body.get("orderLineId", ""))
         instance_id = self._by_line.get(line)
         if instance_id is None:
@@ -161,6 +245,20 @@ class MerchantStub:
             self.instances[instance_id] = {"orderId": body.get("orderId"), "orderLineId": line, "status": "NORMAL"}
             if self.open_api is not None:
                 self.lookups.append(asyncio.create_task(self._look_up(str(body.get("orderId")), line)))
+        return {"resultCode": "000000", "resultMsg": "success.", "instanceId": instance_id}
+
+    def _new_joint_instance(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The rich body (§5): one instance per ``orderInfo[0].orderId``, named by its first businessId."""
+        info = body["orderInfo"][0] if isinstance(body["orderInfo"], list) and body["orderInfo"] else None
+        if not isinstance(info, dict) or not info.get("orderId"):
+            return _result("000002", "param is invalid: orderInfo[0].orderId is missing")
+        order_id = str(info["orderId"])
+        instance_id = self._by_order.get(order_id)
+        if instance_id is None:
+            instance_id = str(info.get("businessId") or order_id)
+            self._by_order[order_id] = instance_id
+            self.instances[instance_id] = {"orderId": order_id, "family": JOINT, "status": "NORMAL",
+                                           "expireTime": info.get("expireTime")}
         return {"resultCode": "000000", "resultMsg": "success.", "instanceId": instance_id}
 
     async def _look_up(self, order_id: str, line: str) -> None:
@@ -184,6 +282,8 @@ class MerchantStub:
         if state is None:
             return _result("000003", "instance is invalid")
         state["expireTime"] = body.get("expireTime")
+        if state.get("family") == JOINT:
+            state["status"] = "NORMAL"  # a joint-operation renewal also reactivates (§5)
         return _result("000000", "success.")
 
     def _on_updateInstanceStatus(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -206,6 +306,15 @@ class MerchantStub:
             return _result("000003", "instance is invalid")
         state["upgradeOrderId"] = body.get("orderId")
         return _result("000000", "success.")
+
+    def _on_expireInstance(self, body: dict[str, Any]) -> dict[str, Any]:
+        state = self._known(body)
+        if state is None:
+            return _result("000003", "instance is invalid")
+        state["status"] = "FROZEN"
+        return _result("000000", "success.")
+
+    _on_upgrade = _on_upgradeInstance  # the joint-operation name of the same activity (§5)
 
     def _on_changeInstanceCheck(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.behaviour.refuse_changes:
@@ -243,6 +352,17 @@ class MerchantStub:
 
 def _bad_behaviour(message: str, name: Optional[str] = None) -> web.Response:
     return web.json_response({"error": f"invalid behaviour: {message}", "field": name}, status=400)
+
+
+def _kit_body(raw: bytes) -> tuple[dict[str, Any], Optional[tuple[str, str]]]:
+    """A kit sync's JSON object, or an empty one and the 000002 problem."""
+    try:
+        body = decode_json(raw)
+    except BadJson as exc:
+        return {}, ("000002", f"param is invalid: body {exc}")
+    if not isinstance(body, dict):
+        return {}, ("000002", "param is invalid: body is not a JSON object")
+    return body, None
 
 
 def _result(code: str, message: str) -> dict[str, Any]:

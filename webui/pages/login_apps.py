@@ -7,6 +7,7 @@ from typing import Optional
 from aiohttp import web
 
 from emulator.control.views import iso, mask
+from emulator.marketplace.errors import DomainError
 from emulator.oauth.service import AppInput, UserInput
 
 from ..forms import FormState, read_form, submit
@@ -55,9 +56,23 @@ async def add_user(request: web.Request) -> web.Response:
     raise redirect("/login-apps", f"Test user {user.user_name} added.")
 
 
+async def credential_flow(request: web.Request) -> web.Response:
+    """Run the kit chain a credential application sends, then show its enterprise."""
+    client_id = request.match_info["client_id"]
+    _data, form = await read_form(request, name="kit-" + client_id)
+    try:
+        detail = await services(request).kit.credential_flow(client_id)
+    except DomainError as exc:
+        return await _page(request, form.from_domain(exc), status=409 if exc.status == 409 else 400)
+    await services(request).settle()
+    tenant_id = detail.tenant.tenant_id
+    raise redirect(f"/enterprises/{tenant_id}", f"Credential-application kit chain sent for test tenant {tenant_id}.")
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/login-apps", apps_page)
     app.router.add_post("/login-apps", create_app)
     app.router.add_post("/login-apps/{client_id}/users", add_user)
+    app.router.add_post("/login-apps/{client_id}/credential-flow", credential_flow)
 
 

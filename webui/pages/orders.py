@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from emulator.control.views import delivery_view, instance_view, order_view, product_view, usage_view
 from emulator.delivery.service import DeliveryFilter
+from emulator.kit.service import KIT_FAMILIES
 from emulator.marketplace.errors import DomainError
 from emulator.marketplace.inputs import ConvertInput, OrderInput, RenewInput, UpgradeInput
 from emulator.marketplace.orders import OrderFilter
@@ -51,6 +52,19 @@ async def create_order(request: web.Request) -> web.Response:
     return await _list(request, form, 400)
 
 
+async def _kit(request: web.Request, merchant_id: str, instance_key: str | None) -> dict[str, Any] | None:
+    """For a joint-operation order: the enterprises already bound to its instance."""
+    s = services(request)
+    try:
+        family = (await s.catalogue.merchant(merchant_id)).family
+    except DomainError:
+        return None
+    if family not in KIT_FAMILIES:
+        return None
+    tenants = await s.kit.tenants(instance_key=instance_key) if instance_key else []
+    return {"tenants": [{"tenant_id": t.tenant_id, "name": t.name} for t in tenants]}
+
+
 async def _detail(request: web.Request, order_id: str, form: FormState | None = None,
                   status: int = 200) -> web.Response:
     s = services(request)
@@ -76,6 +90,7 @@ async def _detail(request: web.Request, order_id: str, form: FormState | None = 
         "order": order_view(order, lines), "instance": instance, "product": product, "related": related,
         "deliveries": deliveries, "actions": await s.orders.actions(order), "targets": targets, "usage": usage,
         "form": form or FormState(values={"period_number": 1}),
+        "kit": await _kit(request, order.merchant_id, order.instance_key),
     }, status)
 
 
