@@ -43,13 +43,15 @@ NOT_SENT = "not sent"
 class ChainStep:
     name: str
     delivery: Delivery
+    behind_failure: bool = False  # an earlier step failed or was cancelled
 
     @property
     def state(self) -> str:
-        """``succeeded``, ``failed``, ``pending`` or ``not sent`` (waiting behind a failed step)."""
+        """``succeeded``, ``failed``, ``pending``, ``waiting`` (for the step before it), ``not sent``
+        (stopped behind a failed step) or ``cancelled``."""
         status = self.delivery.status
         if status == "waiting":
-            return NOT_SENT
+            return NOT_SENT if self.behind_failure else "waiting"
         return {"exhausted": "failed", "scheduled": "pending"}.get(status, status)
 
 
@@ -392,7 +394,10 @@ async def _detail(session: AsyncSession, tenant: KitTenant) -> TenantDetail:
         .order_by(col(Delivery.id).desc()))).all()
     calls = [(call, delivery) for call, delivery in rows]
     chain_rows = sorted(((c, d) for c, d in calls if c.purpose == "chain"), key=lambda row: row[1].id or 0)
-    chain = [ChainStep(d.activity, d) for _c, d in chain_rows[-len(kit.BIND_CHAIN):]]
+    chain: list[ChainStep] = []
+    for _call, delivery in chain_rows[-len(kit.BIND_CHAIN):]:
+        stopped = any(step.delivery.status in ("exhausted", "cancelled") or step.behind_failure for step in chain)
+        chain.append(ChainStep(delivery.activity, delivery, stopped))
     return TenantDetail(tenant, list(orgs), list(users), chain, calls)
 
 

@@ -64,3 +64,19 @@ def test_order_amount_is_a_number_with_at_most_two_decimals(text: str, expected:
 def test_a_department_tree_must_be_a_tree(departments: list, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BindInput(order_id="CS1", name="E", departments=departments)
+
+
+def test_a_waiting_step_is_not_sent_only_behind_a_failure() -> None:
+    from datetime import datetime
+
+    from emulator.kit.service import ChainStep
+    from emulator.store.tables import Delivery
+
+    def step(status: str, behind: bool = False) -> ChainStep:
+        delivery = Delivery(merchant_id="m", kind="kit_sync", activity="authSync", policy="kit", status=status,
+                            schedule_start=datetime(2026, 1, 1), created_at=datetime(2026, 1, 1))
+        return ChainStep("authSync", delivery, behind)
+
+    assert step("waiting").state == "waiting"
+    assert step("waiting", behind=True).state == "not sent"
+    assert step("exhausted").state == "failed" and step("scheduled").state == "pending"
