@@ -14,7 +14,8 @@ from ..delivery.service import OUTCOMES, DeliveryFilter
 from ..dialtest.cases import required_cases
 from .curl import curl_command
 from ..marketplace.inputs import (
-    ConvertInput, MerchantInput, MerchantPatch, OrderInput, ProductInput, ProductPatch, RenewInput, UpgradeInput,
+    ConvertInput, LicenceAsyncInput, ManualLicenceInput, MerchantInput, MerchantPatch, OrderInput, ProductInput,
+    ProductPatch, RenewInput, UpgradeInput,
 )
 from ..marketplace.orders import OrderFilter
 from ..oauth.service import AppInput, UserInput
@@ -264,6 +265,22 @@ async def release(request: web.Request) -> web.Response:
     return await _instance_action(request, "release")
 
 
+@routes.post(PREFIX + "/orders/{order_id}/license-async")
+async def licence_async(request: web.Request) -> web.Response:
+    data = await parse_body(request, LicenceAsyncInput, required=False)
+    delivery = await _services(request).orders.request_licence_async(request.match_info["order_id"], data)
+    return web.json_response(delivery_view(delivery), status=202)
+
+
+@routes.post(PREFIX + "/orders/{order_id}/deliver-license")
+async def deliver_licence(request: web.Request) -> web.Response:
+    data = await parse_body(request, ManualLicenceInput)
+    services = _services(request)
+    instance = await services.orders.deliver_licence(request.match_info["order_id"], data)
+    fresh, product = await services.orders.instance(instance.key)
+    return web.json_response(instance_view(fresh, product, services.clock))
+
+
 @routes.post(PREFIX + "/orders/{order_id}/query")
 async def query_instance(request: web.Request) -> web.Response:
     outcome = await _services(request).orders.query_instance(request.match_info["order_id"])
@@ -487,7 +504,7 @@ async def delete_debug_case(request: web.Request) -> web.Response:
 @routes.get(PREFIX + "/products/{ref}/debug-cases/{case}/command")
 async def debug_case_command(request: web.Request) -> web.Response:
     signed = await _services(request).dialtests.request_command(request.match_info["ref"], request.match_info["case"])
-    return web.json_response({**signed, "curl": curl_command({"method": "POST", **signed})})
+    return web.json_response({**signed, "curl": curl_command(signed)})
 
 
 @routes.post(PREFIX + "/products/{ref}/dial-tests/run")

@@ -37,6 +37,7 @@ def merchant_view(m: Merchant) -> dict[str, Any]:
         "kit_base_url": m.kit_base_url, "kit_sign_hex_case": m.kit_sign_hex_case,
         "kit_rsa_padding": m.kit_rsa_padding, "kit_org_info": m.kit_org_info,
         "encrypt_buyer_contact": m.encrypt_buyer_contact, "aes_key_bits": m.aes_key_bits,
+        "license_field": m.license_field, "license_activities": m.license_activities,
         "warnings": [] if m.builtin_stub else production_url_warnings(m.production_url),
     }
 
@@ -146,4 +147,4 @@ def license_code_view(c: LicenseCode) -> dict[str, Any]:
     return {"code": c.code, "merchant_id": c.merchant_id, "product_id": c.product_id, "status": c.status,
             "test": c.test, "effective_at": iso(c.effective_at), "expire_at": iso(c.expire_at),
             "activated_at": iso(c.activated_at), "last_heartbeat_at": iso(c.last_heartbeat_at),
-            "third_party_account": c.third_party_account, "ip": c.ip}
+            "third_party_account": c.third_party_account, "ip": c.ip, "instance": c.instance_key}

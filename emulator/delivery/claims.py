@@ -88,6 +88,7 @@ class Claimed(NamedTuple):
     merchant_id: str
     instance_key: Optional[str]
     activity: str
+    family: Optional[str]
     params: dict[str, Any]
     test_flag: Optional[str]
     attempt_count: int

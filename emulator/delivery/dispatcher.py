@@ -20,15 +20,12 @@ import aiohttp
 from sqlalchemy import insert, or_
 from sqlmodel import Session, col, select, update
 
-from .. import __version__
 from ..clock import Clock, wall_now
 from ..marketplace.callbacks import CallbackKind
-from ..marketplace.ids import new_business_id
-from ..protocol.canonical import canonical_body
-from ..protocol.kit import KIT_SYNCS, kit_url, signed_kit_request
-from ..protocol.signing import append_query, basic_signature, basic_signed_query, new_nonce, wall_clock_ms
+from ..protocol.families import ReplyRules, reply_rules
+from ..protocol.outbound import SignedRequest, signed_request
 from ..store import Store
-from ..store.tables import Attempt, Delivery, InboundCall, Instance, Merchant, Order
+from ..store.tables import Attempt, Delivery, InboundCall, Instance, LicenseCode, Merchant, Order
 from .claims import INTERRUPTED, ClaimRequest, Claimed, claim, dead_owners, new_owner, release
 from .policies import RetryPolicy
 from .verdicts import Expectations, Reply, Verdict, judge
@@ -39,7 +36,7 @@ MAX_REPLY_BYTES = 1 << 20
 LEASE_MARGIN_S = 5.0  # a lease lasts twice the attempt timeout plus this (sending, then recording)
 
 _Sent = tuple[Reply, dict[str, str], float, dict[str, str]]  # reply, request headers, ms, reply headers
-Reaction = Callable[[str, Any, Delivery, Optional[str], datetime], None]
+Reaction = Callable[[str, Any, Delivery, Verdict, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -57,6 +54,7 @@ class _Prepared:
     delivery_id: int
     merchant_id: str
     attempt_id: int
+    method: str
     url: str
     headers: dict[str, str]
     body: bytes
@@ -174,31 +172,29 @@ class Dispatcher:
         merchants = {m.id: m for m in session.exec(
             select(Merchant).where(col(Merchant.id).in_({c.merchant_id for c in claimed}))
         ).all()}
-        known = _known_instance_ids(session, claimed)
+        rules = {c.id: reply_rules(c.family, merchants[c.merchant_id], c.activity) for c in claimed}
+        known, licences = _known_purchases(session, [c for c in claimed if rules[c.id].purchase])
         built = [self._build(c, merchants[c.merchant_id], now, now_wall) for c in claimed]
         # One executemany INSERT … RETURNING instead of an ORM object and a flush per attempt.
         returning = insert(Attempt).returning(Attempt.delivery_id, Attempt.id)  # type: ignore[arg-type]
         attempt_ids = dict(session.execute(returning, [row for row, *_rest in built]).all())
-        return [_Prepared(c.id, c.merchant_id, attempt_ids[c.id], url, headers, body, Expectations(
-                    activity=c.activity,
-                    queried_instance_id=c.params.get("instanceId") if c.activity == "queryInstance" else None,
-                    known_instance_id=known.get(c.instance_key or "") if c.activity == "newInstance" else None,
-                )) for c, (_row, url, headers, body) in zip(claimed, built)]
+        return [_Prepared(c.id, c.merchant_id, attempt_ids[c.id], r.method, r.url, r.headers, r.body,
+                          _expectations(c, rules[c.id], known, licences)) for c, (_row, r) in zip(claimed, built)]
 
     @staticmethod
     def _build(claimed: Claimed, merchant: Merchant, now: datetime, now_wall: datetime
-               ) -> tuple[dict[str, Any], str, dict[str, str], bytes]:
+               ) -> tuple[dict[str, Any], SignedRequest]:
         """The row of the delivery's next attempt (already counted by the claim), signed and ``sending``."""
-        url, headers, body, business_id = signed_request(merchant, claimed.activity, claimed.params,
-                                                         claimed.test_flag)
+        request = signed_request(merchant, claimed.family, claimed.activity, claimed.params, claimed.test_flag)
         row = {  # every column given: one shape for the whole executemany
             "delivery_id": claimed.id, "number": claimed.attempt_count, "manual": claimed.manual_pending > 0,
             "state": "sending", "due_at": claimed.next_attempt_at or now, "sent_at": now, "sent_wall": now_wall,
-            "business_id": business_id, "method": "POST", "url": url, "request_headers": headers,
-            "request_body": body.decode("utf-8"), "response_status": None, "response_headers": {},
-            "response_body": None, "elapsed_ms": None, "error": None, "passed": None, "failures": [], "warnings": [],
+            "business_id": request.business_id, "method": request.method, "url": request.url,
+            "request_headers": request.headers, "request_body": request.body.decode("utf-8"),
+            "response_status": None, "response_headers": {}, "response_body": None, "elapsed_ms": None,
+            "error": None, "passed": None, "failures": [], "warnings": [],
         }
-        return row, url, headers, body
+        return row, request
 
     # -- phase 2: the HTTP request ---------------------------------------------------------
     async def _post(self, prepared: _Prepared) -> _Sent:
@@ -208,13 +204,15 @@ class Dispatcher:
         # ceil_threshold: aiohttp rounds longer deadlines up to a whole second; the 5 s are exact here.
         timeout = aiohttp.ClientTimeout(total=self.timeout_s, ceil_threshold=self.timeout_s + 1)
         try:
-            async with self._http.post(prepared.url, data=prepared.body, headers=prepared.headers,
-                                       allow_redirects=False, timeout=timeout) as response:
+            async with self._http.request(prepared.method, prepared.url, data=prepared.body or None,
+                                          headers=prepared.headers, allow_redirects=False,
+                                          timeout=timeout) as response:
                 body = await read_at_most(response.content, MAX_REPLY_BYTES)
                 sent_headers = dict(response.request_info.headers)
                 elapsed = (time.perf_counter() - started) * 1000
-                return (Reply(status=response.status, body=body, timeout_s=self.timeout_s), sent_headers,
-                        elapsed, dict(response.headers))
+                raw = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers)
+                return (Reply(status=response.status, body=body, timeout_s=self.timeout_s, raw_headers=raw),
+                        sent_headers, elapsed, dict(response.headers))
         except asyncio.TimeoutError:
             reply = Reply(timed_out=True, timeout_s=self.timeout_s)
         except aiohttp.InvalidURL as exc:
@@ -275,7 +273,7 @@ class Dispatcher:
                         finished[_id(delivery)] = delivery.status
                 elif verdict.passed and delivery.on_success == "purchase_delivered":
                     # cancelled (unsubscribed) while out, yet the merchant provisioned: it must release
-                    self.react("late_purchase", session, delivery, verdict.instance_id, now)
+                    self.react("late_purchase", session, delivery, verdict, now)
                 session.add(delivery)
                 outcomes.append(Outcome(prepared.delivery_id, prepared.attempt_id, verdict.passed, verdict.summary,
                                         verdict.instance_id))
@@ -305,7 +303,7 @@ class Dispatcher:
             delivery.status, delivery.next_attempt_at, delivery.finished_at = "succeeded", None, now
             delivery.manual_pending, delivery.resent_after_success = 0, False
             if delivery.on_success:
-                self.react(delivery.on_success, session, delivery, verdict.instance_id, now)
+                self.react(delivery.on_success, session, delivery, verdict, now)
         else:
             delivery.next_attempt_at = next_due(delivery, now)
             if delivery.next_attempt_at is None and delivery.resent_after_success:
@@ -314,12 +312,12 @@ class Dispatcher:
             elif delivery.next_attempt_at is None:
                 delivery.status, delivery.finished_at = "exhausted", now
                 if delivery.on_exhaust:
-                    self.react(delivery.on_exhaust, session, delivery, None, now)
+                    self.react(delivery.on_exhaust, session, delivery, verdict, now)
 
     @staticmethod
     def _check_unique(session: Session, judged: list[tuple[Delivery, Verdict]]) -> None:
         """I2: an instanceId returned for one order line must not be bound to another."""
-        candidates = [(d, v) for d, v in judged if v.passed and d.activity == "newInstance" and v.instance_id]
+        candidates = [(d, v) for d, v in judged if v.passed and d.on_success == "purchase_delivered" and v.instance_id]
         if not candidates:
             return
         bound = (session.exec(select(Instance.instance_id, Instance.key).where(
@@ -354,41 +352,6 @@ class Dispatcher:
             return result.rowcount or 0
 
         return await self.store.run_write(work)
-
-
-# Activities whose body carries a businessId, new on every attempt (PROTOCOL §4 R3; in the joint
-# family inside each orderInfo element, §5).
-CARRIES_BUSINESS_ID = frozenset({"newInstance", "upgrade"})
-
-
-def signed_request(merchant: Merchant, activity: str, params: dict[str, Any], test_flag: Optional[str]
-                   ) -> tuple[str, dict[str, str], bytes, Optional[str]]:
-    """URL, headers, body and businessId of one request (PROTOCOL §1, §2a, §2b); a fresh
-    businessId, nonce and wall-clock timestamp every time."""
-    headers = {
-        "Accept": "application/json",
-        "Content-Type": merchant.content_type,
-        "User-Agent": f"koogallery-emulator/{__version__}",
-    }
-    if activity in KIT_SYNCS:  # the body is the stored params as they are; the path names the interface
-        signed, body = signed_kit_request(merchant.kit_key or "", params, upper=merchant.kit_sign_hex_case == "upper")
-        return kit_url(merchant.production_url, activity, merchant.kit_base_url), {**headers, **signed}, body, None
-    business_id = new_business_id() if activity in CARRIES_BUSINESS_ID else None
-    body = canonical_body(_with_business_id({"activity": activity, **params, "testFlag": test_flag}, business_id))
-    timestamp, nonce = wall_clock_ms(), new_nonce()
-    signature = basic_signature(merchant.access_key, nonce, timestamp, body,
-                                upper=merchant.signature_hex_case == "upper")
-    url = append_query(merchant.production_url, basic_signed_query(signature, timestamp, nonce))
-    return url, headers, body, business_id
-
-
-def _with_business_id(members: dict[str, Any], business_id: Optional[str]) -> dict[str, Any]:
-    """The businessId at the top (slim) or in each ``orderInfo`` element (joint-operation)."""
-    if business_id is None:
-        return members
-    if isinstance(members.get("orderInfo"), list):
-        return {**members, "orderInfo": [{**info, "businessId": business_id} for info in members["orderInfo"]]}
-    return {**members, "businessId": business_id}
 
 
 def next_due(delivery: Delivery, now: datetime) -> Optional[datetime]:
@@ -450,12 +413,29 @@ async def read_at_most(stream: aiohttp.StreamReader, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _known_instance_ids(session: Session, claimed: Sequence[Claimed]) -> dict[str, Optional[str]]:
-    """The instanceId already bound to each order line of the claimed ``newInstance`` calls."""
-    keys = {c.instance_key for c in claimed if c.activity == "newInstance" and c.instance_key}
+def _known_purchases(session: Session, purchases: Sequence[Claimed]
+                     ) -> tuple[dict[str, Optional[str]], dict[str, str]]:
+    """The instanceId already bound to the instance of each claimed purchase call, and its licence."""
+    keys = {c.instance_key for c in purchases if c.instance_key}
     if not keys:
-        return {}
-    return dict(session.exec(select(Instance.key, Instance.instance_id).where(col(Instance.key).in_(keys))).all())
+        return {}, {}
+    bound = dict(session.exec(select(Instance.key, Instance.instance_id).where(col(Instance.key).in_(keys))).all())
+    licences = session.exec(select(LicenseCode.instance_key, LicenseCode.code).where(
+        col(LicenseCode.instance_key).in_(keys))).all()
+    return bound, {key: code for key, code in licences if key}
+
+
+def _expectations(claimed: Claimed, rules: ReplyRules, known: dict[str, Optional[str]], licences: dict[str, str]
+                  ) -> Expectations:
+    key = claimed.instance_key or ""
+    return Expectations(
+        activity=claimed.activity,
+        queried_instance_id=claimed.params.get("instanceId") if claimed.activity == "queryInstance" else None,
+        known_instance_id=known.get(key) if rules.purchase else None,
+        license_field=rules.license_field,
+        known_license=licences.get(key) if rules.license_field else None,
+        body_sign_key=rules.body_sign_key,
+    )
 
 
 def _id(row: Delivery | Attempt) -> int:

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ..marketplace.callbacks import ON_EXHAUST, ON_SUCCESS, Callback, CallbackKind
-from ..protocol.families import wire_call
+from ..protocol.families import family_of, wire_call
 from ..protocol.saas_v2 import WireCall
 from ..store.tables import Delivery, Merchant
 from .policies import policy_for
@@ -22,14 +22,14 @@ def new_delivery(merchant: Merchant, callback: Callback, now: datetime,
     """The delivery row for ``callback`` in the merchant's protocol family, scheduled by its policy."""
     return scheduled_delivery(
         merchant, wire_call(merchant, callback), now, blocked_by, kind=callback.kind.value,
-        instance_key=callback.instance_key, order_id=callback.order_id,
+        instance_key=callback.instance_key, order_id=callback.order_id, family=family_of(merchant, callback),
         on_success=ON_SUCCESS.get(callback.kind), on_exhaust=ON_EXHAUST.get(callback.kind),
     )
 
 
 def scheduled_delivery(merchant: Merchant, call: WireCall, now: datetime, blocked_by: Optional[int], *, kind: str,
-                       instance_key: Optional[str], order_id: Optional[str], on_success: Optional[str] = None,
-                       on_exhaust: Optional[str] = None) -> Delivery:
+                       instance_key: Optional[str], order_id: Optional[str], family: Optional[str] = None,
+                       on_success: Optional[str] = None, on_exhaust: Optional[str] = None) -> Delivery:
     """A delivery of ``call`` whose first attempt is due by its policy, or which waits for ``blocked_by``."""
     policy = policy_for(call.policy, merchant.retry_overrides)
     return Delivery(
@@ -38,6 +38,7 @@ def scheduled_delivery(merchant: Merchant, call: WireCall, now: datetime, blocke
         order_id=order_id,
         kind=kind,
         activity=call.activity,
+        family=family,
         policy=call.policy,
         params=call.params,
         test_flag=call.test_flag,

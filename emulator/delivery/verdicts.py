@@ -27,6 +27,7 @@ class Reply:
     transport_error: Optional[str] = None
     timed_out: bool = False
     timeout_s: float = 5.0
+    raw_headers: tuple[tuple[str, str], ...] = ()  # names as sent, for checks that are case-sensitive
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Expectations:
     queried_instance_id: Optional[str] = None  # queryInstance: the id asked about
     known_instance_id: Optional[str] = None  # newInstance resend: the id stored earlier (I1)
     taken_by: Optional[str] = None  # I2: order line already bound to the returned instanceId
+    license_field: Optional[str] = None  # getLicense: the reply member that carries the licence (§6)
+    known_license: Optional[str] = None  # getLicense resend: the licence stored earlier (R1)
+    body_sign_key: Optional[str] = None  # V1: every reply must carry a Body-Sign made with this key (§2c)
 
 
 @dataclass
@@ -54,6 +58,14 @@ class Verdict:
     @property
     def instance_id(self) -> Optional[str]:
         value = (self.payload or {}).get("instanceId")
+        return value if isinstance(value, str) and value else None
+
+    licence_field: str = "license"
+
+    @property
+    def licence(self) -> Optional[str]:
+        """getLicense: the licence the reply carried (in ``licence_field``)."""
+        value = (self.payload or {}).get(self.licence_field)
         return value if isinstance(value, str) and value else None
 
     @property
@@ -91,8 +103,12 @@ def judge(reply: Reply, expect: Expectations) -> Verdict:
     _check_result_code(verdict, payload)
     if verdict.passed:
         _check_lengths(verdict, payload)
-    if verdict.passed and expect.activity == "newInstance":
+    if expect.license_field:
+        verdict.licence_field = expect.license_field
+    if verdict.passed and (expect.activity == "newInstance" or expect.license_field):
         _check_new_instance(verdict, payload, expect)
+    if verdict.passed and expect.license_field:
+        _check_licence(verdict, expect)
     if verdict.passed and expect.activity == "queryInstance":
         _check_query_instance(verdict, payload, expect)
     return verdict
@@ -171,6 +187,23 @@ def _check_new_instance(verdict: Verdict, payload: dict[str, Any], expect: Expec
             f"instanceId not unique: {instance_id} is already bound to order line {expect.taken_by} "
             "(PROTOCOL §4 R2, §8 I2)"
         )
+
+
+def _check_licence(verdict: Verdict, expect: Expectations) -> None:
+    """getLicense returns the licence, the same one on every resend (PROTOCOL §6, §4 R1)."""
+    name = expect.license_field
+    value = (verdict.payload or {}).get(name)
+    if not isinstance(value, str) or not value:
+        verdict.fail(f"Debugging failed. The interface response does not contain {name}: getLicense must return "
+                     f"the licence as a non-empty string {name} on success (PROTOCOL §6 getLicense)")
+        return
+    if expect.known_license is not None and value != expect.known_license:
+        verdict.fail(f"idempotency violated: expected {expect.known_license}: a resent getLicense for the same order "
+                     f"must return the same {name}, got {value} (PROTOCOL §6, §8 I1)")
+        return
+    if len(value) > 64:
+        verdict.warnings.append(f"{name} has {len(value)} characters: the License open APIs take at most 64, so the "
+                                "emulator cannot register it as the order's authorization code (PROTOCOL §12.8)")
 
 
 def _check_query_instance(verdict: Verdict, payload: dict[str, Any], expect: Expectations) -> None:

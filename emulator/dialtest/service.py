@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 
 from ..clock import Clock
-from ..delivery.dispatcher import Dispatcher, signed_request
+from ..delivery.dispatcher import Dispatcher
+from ..protocol.outbound import signed_request
 from ..marketplace.catalogue import get_merchant, get_product
 from ..marketplace.errors import Conflict, InvalidInput, NotFound
 from ..settings import Settings
@@ -110,8 +111,9 @@ class DialTests:
         """The exact signed request of a case, signed now, without sending it (§11.7 step 4)."""
         product, merchant, saved = await self._product_case(product_ref, case, case)
         params = _public(saved.params) if saved else preset(case, product, self.clock.now(), family=merchant.family)
-        url, headers, body, _business_id = signed_request(merchant, activity_of(case, merchant.family), params, "1")
-        return {"url": url, "headers": headers, "body": body.decode("utf-8")}
+        request = signed_request(merchant, merchant.family, activity_of(case, merchant.family), params, "1")
+        return {"method": request.method, "url": request.url, "headers": request.headers,
+                "body": request.body.decode("utf-8")}
 
     # -- scheduled runs --------------------------------------------------------------------
     async def next_due(self) -> Optional[datetime]:
@@ -317,7 +319,8 @@ class DialTests:
         activity = activity_of(case, merchant.family)
         now = self.clock.now()
         async with self.store.write() as session:
-            delivery = Delivery(merchant_id=merchant.id, kind="dial_test", activity=activity, policy="sync",
+            delivery = Delivery(merchant_id=merchant.id, kind="dial_test", activity=activity, family=merchant.family,
+                                policy="sync",
                                 params=params, test_flag="1", status="scheduled", schedule_start=now,
                                 next_attempt_at=None, created_at=now, note=f"dial test: {case} case")
             session.add(delivery)

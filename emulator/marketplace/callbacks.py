@@ -24,6 +24,8 @@ class CallbackKind(StrEnum):
     RELEASE = "release"
     UPGRADE = "upgrade"
     CHANGE_CHECK = "change_check"
+    GRACE_END = "grace_end"  # License 2.0: the code is frozen once expiry and grace have passed (§6)
+    LICENSE_ASYNC = "license_async"  # License 2.0: getLicenseAsync, sent by hand (§6)
 
 
 # Domain reactions to a delivery's outcome, by name (stored on the delivery row).
@@ -74,3 +76,6 @@ class Callback:
     test_flag: str = "0"
     order: Optional[OrderFacts] = None  # purchases and upgrades
     origin_order_id: Optional[str] = None  # the instance's new-purchase order (expiry and release)
+    family: Optional[str] = None  # the instance's protocol family (None: the merchant's)
+    reason: Optional[str] = None  # FREEZE: expired | manual
+    extra: Optional[Mapping[str, Any]] = None  # members only one activity has (getLicenseAsync)

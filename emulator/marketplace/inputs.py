@@ -5,7 +5,7 @@ Field names are the emulator's own (snake_case), not KooGallery wire names.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -14,10 +14,12 @@ from ..protocol.crypto import RSA_PADDINGS
 from .periods import PERIOD_TYPES
 
 FAMILIES = ("saas_v2_slim", "saas_v2_joint", "license_v2", "saas_v1")
+LICENSE_EVENTS = ("purchase", "renewal", "expiry", "release", "upgrade", "status", "async")
 CHARGING_MODES = ("PERIOD", "ONE_TIME", "ON_DEMAND")
 POLICY_NAMES = ("purchase", "upgrade", "renewal", "freeze", "unfreeze", "release", "query_poll", "sync")
 
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+ActivityName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,31}$")]
 
 
 class _Input(StrictInput):
@@ -49,6 +51,8 @@ class MerchantPatch(_Input):
     kit_org_info: Optional[Literal["string", "list"]] = None
     encrypt_buyer_contact: Optional[bool] = None
     aes_key_bits: Optional[Literal[128, 256]] = None
+    license_field: Optional[str] = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    license_activities: Optional[dict[Literal[LICENSE_EVENTS], ActivityName]] = None  # type: ignore[valid-type]
     content_type: Optional[str] = Field(default=None, min_length=1, max_length=128)
     purchase_on_exhaust: Optional[Literal["unsubscribe", "hold"]] = None
     retry_overrides: Optional[dict[Literal[POLICY_NAMES], RetryOverride]] = None  # type: ignore[valid-type]
@@ -144,3 +148,13 @@ class UpgradeInput(_Input):
         if self.product is None and self.linear_value is None:
             raise ValueError("give product or linear_value: an upgrade must change something")
         return self
+
+
+class LicenceAsyncInput(_Input):
+    device_fingerprint: Optional[str] = Field(default=None, max_length=1024)
+    event_id: Optional[str] = Field(default=None, min_length=1, max_length=64)
+
+
+class ManualLicenceInput(_Input):
+    license: str = Field(min_length=1, max_length=64)
+    instance_id: Optional[str] = Field(default=None, min_length=1, max_length=64)

@@ -26,16 +26,26 @@ def phase(instance: Instance, product: Product, now: datetime) -> Optional[str]:
     """``grace`` or ``retention`` for an expired instance, for display."""
     if instance.state != FROZEN or instance.frozen_reason != "expired" or instance.expire_at is None:
         return None
-    return "grace" if now < instance.expire_at + timedelta(days=product.grace_days) else "retention"
+    return "grace" if now < grace_end(instance, product) else "retention"
 
 
-def plan_next_event(instance: Instance, product: Product) -> None:
-    """Set the instance's next clock-driven transition from its state."""
+def grace_end(instance: Instance, product: Product) -> datetime:
+    assert instance.expire_at is not None
+    return instance.expire_at + timedelta(days=product.grace_days)
+
+
+def plan_next_event(instance: Instance, product: Product, grace_call: bool = False) -> None:
+    """Set the instance's next clock-driven transition from its state: ``expire``, then (for a
+    family whose end of grace is a call, ``grace_call``) ``grace_end``, then ``release``."""
+    just_expired = instance.next_event == "expire"
     instance.next_event, instance.next_event_at = None, None
     if instance.state in ENDED or instance.expire_at is None:
         return
     if instance.state == FROZEN and instance.frozen_reason == "expired":
-        instance.next_event, instance.next_event_at = "release", release_time(instance, product)
+        if grace_call and just_expired:
+            instance.next_event, instance.next_event_at = "grace_end", grace_end(instance, product)
+        else:
+            instance.next_event, instance.next_event_at = "release", release_time(instance, product)
     else:
         instance.next_event, instance.next_event_at = "expire", instance.expire_at
 
@@ -97,6 +107,8 @@ def instance_actions(instance: Instance, product: Product, unavailable: frozense
     actions.append("release")
     if provisioned:
         actions.append("query")
+    if provisioned and live:
+        actions.append("license_async")
     return [action for action in actions if action not in unavailable]
 
 

@@ -19,6 +19,7 @@ from ..clock import Clock
 from ..delivery.outbox import cancel_open, enqueue, new_delivery, open_deliveries
 from ..protocol import families
 from ..protocol.families import require_emulated
+from ..protocol.license_v2 import async_members
 from ..store import Store
 from ..store.batches import GroupCommit
 from ..store.tables import Delivery, Instance, Merchant, Order, OrderLine, Product
@@ -26,8 +27,9 @@ from . import lifecycle as lc
 from .callbacks import Callback, CallbackKind, OrderFacts
 from .catalogue import get_merchant, get_product, product_not_found
 from .errors import Conflict, DomainError, InvalidInput, NotFound
-from .ids import new_customer_id, new_order_id, order_line_id
-from .inputs import ConvertInput, OrderInput, RenewInput, UpgradeInput
+from .ids import new_business_id, new_customer_id, new_order_id, order_line_id
+from .licences import register_order_licence
+from .inputs import ConvertInput, LicenceAsyncInput, ManualLicenceInput, OrderInput, RenewInput, UpgradeInput
 from .periods import expiry
 
 T = TypeVar("T")
@@ -98,8 +100,7 @@ class Orders:
             instance = await _get_instance(session, order.instance_key)
             product = await get_product(session, instance.product_id)
             if order.order_type != "RENEWAL":
-                merchant = await get_merchant(session, instance.merchant_id)
-                return lc.instance_actions(instance, product, families.missing_actions(merchant.family))
+                return lc.instance_actions(instance, product, families.missing_actions(instance.family))
             latest = await self._latest_renewal(session, instance.key)
         live = instance.state in (lc.ACTIVE, lc.FROZEN)
         return ["unsubscribe"] if live and latest is not None and latest.id == order.id else []
@@ -177,16 +178,16 @@ class Orders:
         instance = Instance(
             key=line.id, merchant_id=merchant.id, order_id=order.id, product_id=product.id,
             linear_value=data.linear_value, state=lc.PENDING, trial=data.trial,
-            expire_at=expire_at, created_at=now,
+            expire_at=expire_at, family=merchant.family, created_at=now,
         )
         lc.plan_next_event(instance, product)
         order.instance_key = instance.key
         facts = order_facts(order, line, data.trial, data.extend_params)
         session.add_all([order, line, instance, new_delivery(merchant, Callback(
-            CallbackKind.PURCHASE, instance.key, order.id, line.id, test_flag=data.test_flag, order=facts,
+            CallbackKind.PURCHASE, instance.key, order.id, line.id, test_flag=data.test_flag, order=facts, family=instance.family,
         ), now)])
         return PlacedOrder(order, [line], lc.instance_actions(instance, product,
-                                                              families.missing_actions(merchant.family)))
+                                                              families.missing_actions(instance.family)))
 
     async def renew(self, order_id: str, data: RenewInput) -> Order:
         async with self.store.read() as session:
@@ -206,6 +207,7 @@ class Orders:
             target = await get_product(session, data.product) if data.product else product
             now = self.clock.now().replace(microsecond=0)
             was_expired = lc.is_expired_frozen(instance)
+            told_frozen = was_expired and instance.next_event != "grace_end"  # License: not before grace ends
             assert instance.expire_at is not None and target.period_type is not None
             previous = instance.expire_at
             new_expiry = expiry(previous, target.period_type, data.period_number, target.expiry_rounding)
@@ -216,10 +218,11 @@ class Orders:
             session.add_all([order, line])
             renewal = await enqueue(session, merchant, Callback(
                 CallbackKind.RENEWAL, instance.key, order.id, line.id, instance.instance_id,
-                expire_at=new_expiry, product_id=target.id if target.id != product.id else None,
+                expire_at=new_expiry, product_id=target.id if target.id != product.id else None, family=instance.family,
             ), now)
             self._apply_new_expiry(instance, target, new_expiry, data.linear_value)
-            await self._unfreeze_if_recovered(session, merchant, instance, target, was_expired, now, renewal.id)
+            await self._unfreeze_if_recovered(session, merchant, instance, target, was_expired, told_frozen, now,
+                                              renewal.id)
             session.add(instance)
         self._wake()
         return order
@@ -237,6 +240,7 @@ class Orders:
                 raise InvalidInput("the formal product must belong to the same merchant", field="product")
             now = self.clock.now().replace(microsecond=0)
             was_expired = lc.is_expired_frozen(instance)
+            told_frozen = was_expired and instance.next_event != "grace_end"  # License: not before grace ends
             assert target.period_type is not None
             new_expiry = expiry(now, target.period_type, data.period_number, target.expiry_rounding)
             order = await self._new_order(session, merchant, "TRIAL_TO_FORMAL", now, related=instance.order_id,
@@ -246,11 +250,12 @@ class Orders:
             session.add_all([order, line])
             refresh = await enqueue(session, merchant, Callback(
                 CallbackKind.TRIAL_TO_FORMAL, instance.key, order.id, line.id, instance.instance_id,
-                expire_at=new_expiry, product_id=target.id if target.id != product.id else None,
+                expire_at=new_expiry, product_id=target.id if target.id != product.id else None, family=instance.family,
             ), now)
             instance.trial = False
             self._apply_new_expiry(instance, target, new_expiry, None)
-            await self._unfreeze_if_recovered(session, merchant, instance, target, was_expired, now, refresh.id)
+            await self._unfreeze_if_recovered(session, merchant, instance, target, was_expired, told_frozen, now,
+                                              refresh.id)
             session.add(instance)
         self._wake()
         return order
@@ -280,7 +285,7 @@ class Orders:
             session.add_all([order, line])
             await enqueue(session, merchant, Callback(
                 CallbackKind.UPGRADE, instance.key, order.id, line.id, instance.instance_id,
-                order=order_facts(order, line, instance.trial),
+                order=order_facts(order, line, instance.trial), family=instance.family,
             ), now)
             instance.product_id, instance.linear_value = target.id, linear
             session.add(instance)
@@ -303,7 +308,7 @@ class Orders:
     async def freeze(self, order_id: str) -> Instance:
         async with self.store.write() as session:
             instance, _product, merchant = await self._target(session, order_id)
-            families.require_sends(merchant.family, CallbackKind.UNFREEZE, "freeze by hand (it could never be undone)")
+            families.require_sends(instance.family, CallbackKind.UNFREEZE, "freeze by hand (it could never be undone)")
             lc.require_state(instance, "freeze", (lc.ACTIVE,))
             lc.require_provisioned(instance, "freeze")
             instance.state, instance.frozen_reason = lc.FROZEN, "manual"
@@ -314,7 +319,7 @@ class Orders:
     async def unfreeze(self, order_id: str) -> Instance:
         async with self.store.write() as session:
             instance, _product, merchant = await self._target(session, order_id)
-            families.require_sends(merchant.family, CallbackKind.UNFREEZE, "unfreeze")
+            families.require_sends(instance.family, CallbackKind.UNFREEZE, "unfreeze")
             lc.require_state(instance, "unfreeze", (lc.FROZEN,))
             if instance.frozen_reason == "expired":
                 raise Conflict(f"instance {instance.key} is frozen because it expired; renew it to unfreeze it",
@@ -333,14 +338,48 @@ class Orders:
         self._wake()
         return instance
 
+    async def request_licence_async(self, order_id: str, data: LicenceAsyncInput) -> Delivery:
+        """Send getLicenseAsync for the instance (a device asks for its licence, PROTOCOL §6)."""
+        async with self.store.write() as session:
+            instance, _product, merchant = await self._target(session, order_id)
+            families.require_sends(instance.family, CallbackKind.LICENSE_ASYNC, "request a licence asynchronously")
+            lc.require_state(instance, "request a licence", (lc.ACTIVE, lc.FROZEN))
+            lc.require_provisioned(instance, "request a licence")
+            extra = async_members(data.event_id or new_business_id(), instance.created_at, instance.expire_at,
+                                  data.device_fingerprint)
+            delivery = await enqueue(session, merchant, Callback(
+                CallbackKind.LICENSE_ASYNC, instance.key, instance_id=instance.instance_id, family=instance.family,
+                extra=extra), self.clock.now())
+        self._wake()
+        return delivery
+
+    async def deliver_licence(self, order_id: str, data: ManualLicenceInput) -> Instance:
+        """Deliver a License purchase by hand after getLicense was exhausted: the operator types the
+        licence in (PROTOCOL §6 "Exhausted getLicense"); its open deliveries are cancelled."""
+        async with self.store.write() as session:
+            instance, _product, _merchant = await self._target(session, order_id)
+            if not families.require_emulated(instance.family).holds_failed_purchase:
+                raise Conflict(f"instance {instance.key} is not a License 2.0 purchase", field="family")
+            lc.require_state(instance, "deliver a licence by hand", (lc.PENDING,))
+            now = self.clock.now()
+            await cancel_open(session, instance.key, now, "cancelled: the licence was delivered by hand")
+            instance.instance_id = data.instance_id or f"manual-{instance.key}"
+            instance.state, instance.ready = lc.ACTIVE, True
+            order = await _get_order(session, instance.order_id)
+            order.status = "delivered"
+            session.add_all([instance, order])
+            await session.run_sync(lambda sync: register_order_licence(sync, instance, data.license, now))
+        self._wake()
+        return instance
+
     async def query_instance(self, order_id: str) -> SyncOutcome:
         """Send one queryInstance now ("view resource details", PROTOCOL §4 R5)."""
         async with self.store.write() as session:
             instance, _product, merchant = await self._target(session, order_id)
-            families.require_sends(merchant.family, CallbackKind.QUERY, "query the instance")
+            families.require_sends(instance.family, CallbackKind.QUERY, "query the instance")
             lc.require_provisioned(instance, "query the instance")
             delivery = await enqueue(session, merchant, Callback(
-                CallbackKind.QUERY, instance.key, instance_id=instance.instance_id), self.clock.now())
+                CallbackKind.QUERY, instance.key, instance_id=instance.instance_id, family=instance.family), self.clock.now())
             delivery.next_attempt_at = None  # run below, not by the scheduler
         return await self._sync_call(_id(delivery))
 
@@ -377,6 +416,8 @@ class Orders:
                 merchant, known_open = merchants[instance.merchant_id], open_rows.get(instance.key, [])
                 if instance.next_event == "expire":
                     await self._expire(session, merchant, instance, products[instance.product_id], now, known_open)
+                elif instance.next_event == "grace_end":
+                    await self._end_grace(session, merchant, instance, products[instance.product_id], now, known_open)
                 elif instance.next_event == "release":
                     await self._release(session, merchant, instance, now, None, known_open)
         self._wake()
@@ -386,22 +427,32 @@ class Orders:
                       product: Product, now: datetime, known_open: Optional[Sequence[Delivery]] = None) -> None:
         already_frozen = instance.state == lc.FROZEN
         instance.state, instance.frozen_reason = lc.FROZEN, "expired"
-        lc.plan_next_event(instance, product)
+        lc.plan_next_event(instance, product, families.require_emulated(instance.family).grace_call)
         session.add(instance)
         if not already_frozen and instance.instance_id is not None:
             await self._send_status(session, merchant, instance, CallbackKind.FREEZE, now, known_open)
+
+    async def _end_grace(self, session: AsyncSession, merchant: Merchant, instance: Instance, product: Product,
+                         now: datetime, known_open: Optional[Sequence[Delivery]] = None) -> None:
+        """License 2.0: once expiry and grace have passed the code is frozen (PROTOCOL §6)."""
+        instance.next_event = None
+        lc.plan_next_event(instance, product)
+        session.add(instance)
+        if instance.instance_id is not None:
+            await self._send_status(session, merchant, instance, CallbackKind.GRACE_END, now, known_open)
 
     @staticmethod
     async def _send_status(session: AsyncSession, merchant: Merchant, instance: Instance,
                            kind: CallbackKind, now: datetime, known_open: Optional[Sequence[Delivery]] = None
                            ) -> None:
-        """FREEZE or UNFREEZE; it cancels what is left of the opposite one (PROTOCOL §9)."""
-        opposite = CallbackKind.UNFREEZE if kind is CallbackKind.FREEZE else CallbackKind.FREEZE
-        await cancel_open(session, instance.key, now, f"superseded by {kind.value.upper()}", (opposite,),
-                          known_open)
+        """A freeze (FREEZE, GRACE_END) or UNFREEZE; it cancels what is left of the opposite one (PROTOCOL §9)."""
+        opposite = ((CallbackKind.UNFREEZE,) if kind is not CallbackKind.UNFREEZE
+                    else (CallbackKind.FREEZE, CallbackKind.GRACE_END))
+        await cancel_open(session, instance.key, now, f"superseded by {kind.value.upper()}", opposite, known_open)
         # Added, not flushed: no caller needs its id, and a walk fires thousands in one transaction.
-        session.add(new_delivery(merchant, Callback(kind, instance.key, instance_id=instance.instance_id,
-                                                    origin_order_id=instance.order_id), now))
+        session.add(new_delivery(merchant, Callback(
+            kind, instance.key, instance_id=instance.instance_id, origin_order_id=instance.order_id,
+            family=instance.family, reason=instance.frozen_reason if kind is CallbackKind.FREEZE else None), now))
         session.add(instance)
 
     async def _release(self, session: AsyncSession, merchant: Merchant, instance: Instance,
@@ -416,7 +467,7 @@ class Orders:
         order_id = unsubscription.id if unsubscription else None
         session.add(new_delivery(merchant, Callback(
             CallbackKind.RELEASE, instance.key, order_id, order_line_id(order_id) if order_id else None,
-            instance.instance_id, origin_order_id=instance.order_id,
+            instance.instance_id, origin_order_id=instance.order_id, family=instance.family,
         ), now))
 
     async def _unsubscribe_instance(self, session: AsyncSession, order: Order) -> Order:
@@ -456,7 +507,7 @@ class Orders:
         session.add_all([instance, renewal])
         await enqueue(session, merchant, Callback(
             CallbackKind.UNSUBSCRIBE_RENEWAL, instance.key, renewal.id, line.id, instance.instance_id,
-            expire_at=instance.expire_at,
+            expire_at=instance.expire_at, family=instance.family,
         ), now)
         return renewal
 
@@ -469,18 +520,21 @@ class Orders:
         lc.plan_next_event(instance, product)
 
     async def _unfreeze_if_recovered(self, session: AsyncSession, merchant: Merchant, instance: Instance,
-                                     product: Product, was_expired: bool, now: datetime, after: int) -> None:
-        """A renewal in grace or retention unfreezes once its own call has finished (PROTOCOL §10)."""
+                                     product: Product, was_expired: bool, told_frozen: bool, now: datetime,
+                                     after: int) -> None:
+        """A renewal in grace or retention unfreezes once its own call has finished (PROTOCOL §10);
+        the merchant is told only if it was told of the freeze (a License code in grace was not)."""
         if not was_expired or instance.expire_at is None or instance.expire_at <= now:
             lc.plan_next_event(instance, product)
             return
         instance.state, instance.frozen_reason = lc.ACTIVE, None
         lc.plan_next_event(instance, product)
-        if not families.sends(merchant.family, CallbackKind.UNFREEZE):
+        if not told_frozen or not families.sends(instance.family, CallbackKind.UNFREEZE):
             return  # the renewal's own call tells the merchant to reactivate (PROTOCOL §5)
-        await cancel_open(session, instance.key, now, "superseded by UNFREEZE", (CallbackKind.FREEZE,))
-        await enqueue(session, merchant, Callback(CallbackKind.UNFREEZE, instance.key,
-                                                  instance_id=instance.instance_id), now, blocked_by=after)
+        await cancel_open(session, instance.key, now, "superseded by UNFREEZE",
+                          (CallbackKind.FREEZE, CallbackKind.GRACE_END))
+        await enqueue(session, merchant, Callback(CallbackKind.UNFREEZE, instance.key, instance_id=instance.instance_id,
+                                                  family=instance.family), now, blocked_by=after)
 
     def _check_renewable(self, instance: Instance, product: Product) -> None:
         lc.require_periodic(product, "be renewed")
@@ -501,12 +555,12 @@ class Orders:
 
     async def _ask_change(self, merchant: Merchant, instance: Instance, target: Product,
                           linear_value: Optional[int]) -> None:
-        if not families.sends(merchant.family, CallbackKind.CHANGE_CHECK):
+        if not families.sends(instance.family, CallbackKind.CHANGE_CHECK):
             return  # no changeInstanceCheck in this family: the change goes out with the renewal
         async with self.store.write() as session:
             delivery = await enqueue(session, merchant, Callback(
                 CallbackKind.CHANGE_CHECK, instance.key, instance_id=instance.instance_id,
-                product_id=target.id, sku_code=target.sku_code, linear_value=linear_value or instance.linear_value,
+                product_id=target.id, sku_code=target.sku_code, linear_value=linear_value or instance.linear_value, family=instance.family,
             ), self.clock.now())
             delivery.next_attempt_at = None
         outcome = await self._sync_call(_id(delivery))
@@ -522,7 +576,7 @@ class Orders:
         instance = await _get_instance(session, order.instance_key)
         product = await get_product(session, instance.product_id)
         merchant = await get_merchant(session, instance.merchant_id)
-        require_emulated(merchant.family)
+        require_emulated(instance.family)
         return instance, product, merchant
 
     async def _new_order(self, session: AsyncSession, merchant: Merchant, order_type: str, now: datetime,

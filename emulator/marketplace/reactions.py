@@ -8,18 +8,24 @@ from typing import Optional
 from sqlmodel import Session
 
 from ..delivery.outbox import new_delivery
+from ..delivery.verdicts import Verdict
 from ..protocol import families
 from ..store.tables import Delivery, Instance, Merchant, Order
 from . import lifecycle as lc
 from .callbacks import Callback, CallbackKind
+from .licences import register_order_licence
 
 
-def react(name: str, session: Session, delivery: Delivery, instance_id: Optional[str], now: datetime) -> None:
+def react(name: str, session: Session, delivery: Delivery, verdict: Verdict, now: datetime) -> None:
     """Apply the named reaction inside the dispatcher's transaction (a plain, synchronous session)."""
     instance = session.get(Instance, delivery.instance_key) if delivery.instance_key else None
     if instance is None:
         return
-    _REACTIONS[name](session, delivery, instance, instance_id, now)
+    _REACTIONS[name](session, delivery, instance, verdict.instance_id if verdict.passed else None, now)
+    if name == "purchase_delivered" and verdict.passed:
+        licence = verdict.licence
+        if licence is not None and families.require_emulated(instance.family).holds_failed_purchase:
+            register_order_licence(session, instance, licence, now)
     session.add(instance)
 
 
@@ -39,12 +45,12 @@ def _purchase_delivered(session: Session, delivery: Delivery, instance: Instance
     elif instance.state == lc.FROZEN:
         # It expired while newInstance was still being retried: tell the merchant now.
         session.add(new_delivery(merchant, Callback(CallbackKind.FREEZE, instance.key, instance_id=instance_id,
-                                                    origin_order_id=instance.order_id), now))
-    if not families.require_emulated(merchant.family).polls_readiness:
+                                                    origin_order_id=instance.order_id, family=instance.family), now))
+    if not families.require_emulated(instance.family).polls_readiness:
         instance.ready = True  # no queryInstance polling in this family (PROTOCOL §5)
     elif instance.state not in lc.ENDED:
         session.add(new_delivery(merchant, Callback(
-            CallbackKind.READINESS_POLL, instance.key, instance_id=instance_id, test_flag=delivery.test_flag or "0",
+            CallbackKind.READINESS_POLL, instance.key, instance_id=instance_id, test_flag=delivery.test_flag or "0", family=instance.family,
         ), now))
 
 
@@ -52,7 +58,10 @@ def _purchase_exhausted(session: Session, delivery: Delivery, instance: Instance
                               instance_id: Optional[str], now: datetime) -> None:
     merchant = session.get(Merchant, instance.merchant_id)
     assert merchant is not None
-    if merchant.purchase_on_exhaust == "hold" or instance.instance_id is not None:
+    held = merchant.purchase_on_exhaust == "hold" or families.require_emulated(instance.family).holds_failed_purchase
+    if held or instance.instance_id is not None:
+        delivery.note = ("the purchase was never delivered: the order waits for manual delivery "
+                         "(restart the call, or deliver a licence by hand)") if held else delivery.note
         return  # the order waits for a manual restart
     order = session.get(Order, instance.order_id)
     if order is not None:
@@ -101,7 +110,7 @@ def _late_purchase(session: Session, delivery: Delivery, instance: Instance, ins
     instance.instance_id = instance_id
     delivery.note = "newInstance succeeded after the unsubscription; releaseInstance follows"
     session.add(new_delivery(merchant, Callback(CallbackKind.RELEASE, instance.key, instance_id=instance_id,
-                                                origin_order_id=instance.order_id), now))
+                                                origin_order_id=instance.order_id, family=instance.family), now))
 
 
 _REACTIONS = {

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Optional
 
 from aiohttp import web
 from sqlmodel import col, select
 
 from ..clock import wall_now
 from ..control.keys import SERVICES
+from ..marketplace.licences import order_code_status
 from ..store.tables import ApiCredential, Instance, LicenseCode, Merchant, Product, UsageRecord
 from . import license as lic
 from . import usage
@@ -139,13 +141,20 @@ async def license_heartbeat(request: web.Request) -> web.Response:
 
 
 async def license_heartbeat_v2(request: web.Request) -> web.Response:
+    """A status per code: one unusable code does not fail the batch (§12.8, assumed)."""
     services, caller = _context(request)
     codes = _license_call(lambda: lic.parse_heartbeat_v2(caller.body))
     infos = []
     for code in codes:
-        state = await _update_license(
-            services, code, lambda s, now: lic.heartbeat(s, caller.merchant_id, now, None, None))
-        infos.append(lic.license_info_v2(state))
+        try:
+            state = await _update_license(
+                services, code, lambda s, now: lic.heartbeat(s, caller.merchant_id, now, None, None), raw=True)
+            infos.append(lic.license_info_v2(state))
+        except lic.LicenseError as refused:
+            known = await _current_state(services, code)
+            mine = known is not None and known.merchant_id == caller.merchant_id
+            infos.append({**(lic.license_info_v2(known, services.clock.now()) if mine and known else
+                             {"license": code, "status": "INVALID"}), "result_code": refused.code})
     return web.json_response(success(license_infos=infos))
 
 
@@ -173,26 +182,46 @@ def _license_error(error: lic.LicenseError) -> ApiAnswer:
     return ApiAnswer(error.code, error.message, error.http_status, error.detail)
 
 
-async def _update_license(services: "Services", code: str, change: Any) -> lic.LicenseState:
+async def _update_license(services: "Services", code: str, change: Any, raw: bool = False) -> lic.LicenseState:
+    """Apply ``change`` to the code as its order has it now; ``raw``: let a refusal through as
+    the ``LicenseError`` it is."""
     now = services.clock.now()
     async with services.store.write() as session:
         row = await session.get(LicenseCode, code)
-        state = _state(row) if row is not None else None
+        state = await _state(session, row, now) if row is not None else None
         try:
             new_state = change(state, now)
         except lic.LicenseError as exc:
+            if raw:
+                raise
             raise _license_error(exc) from None
         if row is not None:
-            for name in ("status", "activated_at", "last_heartbeat_at", "third_party_account", "ip"):
+            for name in ("activated_at", "last_heartbeat_at", "third_party_account", "ip"):
                 setattr(row, name, getattr(new_state, name))
+            if new_state.status in (lic.INACTIVE, lic.ACTIVE):  # the order's statuses are read, not stored
+                row.status = new_state.status
             session.add(row)
     return new_state
 
 
-def _state(row: LicenseCode) -> lic.LicenseState:
+async def _current_state(services: "Services", code: str) -> Optional[lic.LicenseState]:
+    async with services.store.read() as session:
+        row = await session.get(LicenseCode, code)
+        return await _state(session, row, services.clock.now()) if row is not None else None
+
+
+async def _state(session: Any, row: LicenseCode, now: datetime) -> lic.LicenseState:
+    """The code's state; a License order's code follows its instance (one source of truth)."""
+    status, expire_at = row.status, row.expire_at
+    if row.instance_key is not None:
+        instance = await session.get(Instance, row.instance_key)
+        product = await session.get(Product, instance.product_id) if instance else None
+        if instance is not None and product is not None:
+            status = order_code_status(instance, product, now) or status
+            expire_at = instance.expire_at
     return lic.LicenseState(
         code=row.code, merchant_id=row.merchant_id, product_id=row.product_id, sku_code=row.sku_code,
-        status=row.status, effective_at=row.effective_at, expire_at=row.expire_at, activated_at=row.activated_at,
+        status=status, effective_at=row.effective_at, expire_at=expire_at, activated_at=row.activated_at,
         last_heartbeat_at=row.last_heartbeat_at, third_party_account=row.third_party_account, ip=row.ip,
     )
 

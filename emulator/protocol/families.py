@@ -8,13 +8,16 @@ emitting a kind a family may lack (the joint-operation family has no unfreeze an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from ..marketplace.callbacks import Callback, CallbackKind
 from ..marketplace.errors import Conflict
 from ..store.tables import Merchant
-from . import saas_v2, saas_v2_joint
+from . import license_v2, saas_v2, saas_v2_joint
+from .outbound import SignedRequest, basic_request
 from .saas_v2 import WireCall
+
+RequestBuilder = Callable[[Merchant, str, dict, Optional[str]], SignedRequest]
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,9 @@ class Family:
     wire_call: Callable[[Merchant, Callback], WireCall]
     sends: frozenset[CallbackKind]
     polls_readiness: bool
+    request: RequestBuilder = basic_request
+    grace_call: bool = False  # the end of grace is a call of its own (License 2.0, §6)
+    holds_failed_purchase: bool = False  # an exhausted purchase waits for manual delivery (§6, §9)
 
     @property
     def missing_actions(self) -> frozenset[str]:
@@ -35,14 +41,18 @@ class Family:
             missing |= {"freeze", "unfreeze"}
         if CallbackKind.QUERY not in self.sends:
             missing.add("query")
+        if CallbackKind.LICENSE_ASYNC not in self.sends:
+            missing.add("license_async")
         return frozenset(missing)
 
 
 FAMILIES = {f.name: f for f in (
     Family("saas_v2_slim", "SaaS 2.0 slim", "§4", lambda _merchant, callback: saas_v2.wire_call(callback),
-           frozenset(CallbackKind), polls_readiness=True),
+           saas_v2.SENDS, polls_readiness=True),
     Family("saas_v2_joint", "SaaS 2.0 joint-operation", "§5", saas_v2_joint.wire_call, saas_v2_joint.SENDS,
            polls_readiness=False),
+    Family("license_v2", "License 2.0", "§6", license_v2.wire_call, license_v2.SENDS, polls_readiness=False,
+           grace_call=True, holds_failed_purchase=True),
 )}
 
 
@@ -68,10 +78,36 @@ def require_sends(family: str, kind: CallbackKind, action: str) -> None:
                        field="family")
 
 
+@dataclass(frozen=True)
+class ReplyRules:
+    """What a reply to one activity must carry beyond the common checks (PROTOCOL §8)."""
+
+    purchase: bool = False  # instanceId, the same on every resend (§4 R1)
+    license_field: Optional[str] = None  # getLicense: the member carrying the licence (§6)
+    body_sign_key: Optional[str] = None  # V1: a Body-Sign made with this key (§2c)
+
+
+def reply_rules(family: Optional[str], merchant: Merchant, activity: str) -> ReplyRules:
+    if family == "license_v2" and activity == license_v2.activity(merchant, "purchase"):
+        return ReplyRules(purchase=True, license_field=merchant.license_field)
+    return ReplyRules(purchase=activity == "newInstance")
+
+
+def request_builder(family: Optional[str]) -> RequestBuilder:
+    """How the family's requests are shaped and signed; rows without a family are slim."""
+    found = FAMILIES.get(family or "saas_v2_slim")
+    return found.request if found else basic_request
+
+
 def missing_actions(family: str) -> frozenset[str]:
     found = FAMILIES.get(family)
     return found.missing_actions if found else frozenset()
 
 
+def family_of(merchant: Merchant, callback: Callback) -> str:
+    """The family a call is made in: its instance's (fixed at purchase), else the merchant's."""
+    return callback.family or merchant.family
+
+
 def wire_call(merchant: Merchant, callback: Callback) -> WireCall:
-    return require_emulated(merchant.family).wire_call(merchant, callback)
+    return require_emulated(family_of(merchant, callback)).wire_call(merchant, callback)

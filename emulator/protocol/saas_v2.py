@@ -19,6 +19,8 @@ class WireCall:
     test_flag: Optional[str]
 
 
+SENDS = frozenset(CallbackKind) - {CallbackKind.GRACE_END, CallbackKind.LICENSE_ASYNC}
+
 _SCENES = {
     CallbackKind.RENEWAL: "RENEWAL",
     CallbackKind.TRIAL_TO_FORMAL: "TRIAL_TO_FORMAL",

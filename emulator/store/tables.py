@@ -36,6 +36,9 @@ class Merchant(SQLModel, table=True):
     kit_org_info: str = "string"  # allOrgSync orgInfo: a JSON string, or a real array ("list")
     encrypt_buyer_contact: bool = False  # AES for buyerInfo.mobilePhone / email
     aes_key_bits: int = 256
+    # License 2.0 switches (PROTOCOL §6): the reply member carrying the licence, activity renames
+    license_field: str = "license"
+    license_activities: dict = _json()  # logical event -> activity name, e.g. {"upgrade": "upgradeInstance"}
     content_type: str = "application/json;charset=utf8"
     purchase_on_exhaust: str = "unsubscribe"
     retry_overrides: dict = _json()
@@ -112,6 +115,7 @@ class Instance(SQLModel, table=True):
     next_event: Optional[str] = None  # expire | release
     next_event_at: Optional[NaiveDatetime] = Field(default=None, index=True)
     ready: bool = False
+    family: str = "saas_v2_slim"  # the merchant's protocol family when it was bought; its calls keep it
     created_at: NaiveDatetime
     released_at: Optional[NaiveDatetime] = None
 
@@ -131,6 +135,7 @@ class Delivery(SQLModel, table=True):
     order_id: Optional[str] = Field(default=None, index=True)
     kind: str = Field(index=True)  # the domain's CallbackKind
     activity: str
+    family: Optional[str] = None  # the protocol family that shapes and signs its requests (None: slim)
     policy: str
     params: dict = _json()
     test_flag: Optional[str] = None  # None: the member is omitted (changeInstanceCheck)
@@ -282,6 +287,7 @@ class LicenseCode(SQLModel, table=True):
     last_heartbeat_at: Optional[NaiveDatetime] = None
     third_party_account: Optional[str] = None
     ip: Optional[str] = None
+    instance_key: Optional[str] = Field(default=None, index=True)  # the License order's instance, if any
     created_at: NaiveDatetime
 
 

@@ -1,4 +1,4 @@
-"""An independent joint-operation merchant for the tests: its own signature checks (§2a on the
+"""An independent merchant for the tests (joint-operation and License 2.0): its own signature checks (§2a on the
 basic activities, §2b on the kit syncs) over the raw bytes it received, its own RSA private key
 to decrypt applicationSync's clientSecret, and idempotent bookkeeping keyed as §5 says.
 
@@ -85,6 +85,10 @@ class JointMerchant:
             order = body["orderInfo"][0]
             instance = self._instances.setdefault(order["orderId"], "inst-" + order["businessId"][:18])
             answer = {"resultCode": "000000", "resultMsg": "success.", "instanceId": instance}
+        elif name == "getLicense":  # License 2.0 (§6): the licence travels in the reply
+            instance = self._instances.setdefault(body["orderId"], "inst-" + body["businessId"][:18])
+            licence = "PL" + hashlib.sha256(body["orderId"].encode()).hexdigest()[:16].upper()
+            answer = {"resultCode": "000000", "resultMsg": "success.", "instanceId": instance, "license": licence}
         else:
             answer = {"resultCode": "000000", "resultMsg": "success."}
         self.calls.append(Received(request.path, name, raw, body, query, dict(request.headers), ok, answer))

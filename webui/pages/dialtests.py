@@ -59,7 +59,7 @@ async def product_cases(request: web.Request) -> web.Response:
     command = None
     if request.query.get("command") in cases_of(family):
         signed = await s.dialtests.request_command(product.id, request.query["command"])
-        command = {"case": request.query["command"], "curl": curl_command({"method": "POST", **signed})}
+        command = {"case": request.query["command"], "curl": curl_command(signed)}
     runs = await _run_views(request, await s.dialtests.runs(product.id, limit=60))
     view = {**product_view(product), "day_in_progress": product.id in await s.dialtests.days_in_progress()}
     return render("dialtest_product.html", request, {"product": view, "rows": rows, "command": command, "runs": runs})
