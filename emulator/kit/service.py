@@ -110,7 +110,7 @@ class Kit:
                 raise NotFound(f"order {data.order_id!r} does not exist or bought no instance", field="order_id")
             instance = await session.get(Instance, order.instance_key)
             assert instance is not None
-            merchant = await _kit_merchant(session, instance.merchant_id)
+            merchant = await _kit_merchant(session, instance.merchant_id, instance.family)
             lc.require_state(instance, "bind the app to an enterprise", (lc.ACTIVE, lc.FROZEN))
             lc.require_provisioned(instance, "bind the app to an enterprise")
             bound = (await session.exec(select(KitTenant).where(KitTenant.instance_key == instance.key))).first()
@@ -401,11 +401,13 @@ async def _detail(session: AsyncSession, tenant: KitTenant) -> TenantDetail:
     return TenantDetail(tenant, list(orgs), list(users), chain, calls)
 
 
-async def _kit_merchant(session: AsyncSession, merchant_id: str) -> Merchant:
+async def _kit_merchant(session: AsyncSession, merchant_id: str, family: Optional[str] = None) -> Merchant:
+    """The merchant, if kit syncs belong to ``family`` (the instance's; by default the merchant's)."""
     merchant = await get_merchant(session, merchant_id)
-    if merchant.family not in KIT_FAMILIES:
-        raise Conflict(f"merchant {merchant.id} uses the {merchant.family} family; kit syncs belong to the "
-                       "joint-operation family (family saas_v2_joint, PROTOCOL §5)", field="family")
+    family = family or merchant.family
+    if family not in KIT_FAMILIES:
+        raise Conflict(f"the {family} family has no kit syncs; they belong to the joint-operation family "
+                       "(family saas_v2_joint, PROTOCOL §5)", field="family")
     if not merchant.kit_key:
         raise Conflict(f"merchant {merchant.id} has no kit_key: kit syncs are signed with it (PROTOCOL §2b)",
                        field="kit_key")
