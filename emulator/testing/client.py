@@ -290,6 +290,22 @@ class SandboxClient:
     async def run_scenario(self, name: str) -> dict[str, Any]:
         return await self.request("POST", f"/scenarios/{name}/run")
 
+    # -- License 2.0 ----------------------------------------------------------------------
+    async def license_codes(self, merchant_id: Optional[str] = None) -> list[dict[str, Any]]:
+        """Authorization codes: test codes and the licences of License orders (with their ``instance``)."""
+        return (await self.request("GET", "/license-codes", params={"merchant_id": merchant_id}))["license_codes"]
+
+    async def request_license_async(self, order: OrderRef, device_fingerprint: Optional[str] = None) -> Delivery:
+        """Send getLicenseAsync for the order's instance; returns its delivery once sent."""
+        sent = await self.request("POST", f"/orders/{_order_id(order)}/license-async",
+                                  {"device_fingerprint": device_fingerprint} if device_fingerprint else {})
+        await self.settle()
+        return await self.delivery(sent["id"])
+
+    async def deliver_license(self, order: OrderRef, license: str) -> dict[str, Any]:
+        """Deliver an exhausted License purchase by hand with ``license`` as its code."""
+        return await self.request("POST", f"/orders/{_order_id(order)}/deliver-license", {"license": license})
+
     # -- joint-operation enterprises and kit syncs -----------------------------------------
     async def bind_enterprise(self, order: OrderRef, name: str, **fields: Any) -> dict[str, Any]:
         """Bind the app of ``order`` to a new enterprise and run the kit chain; returns the

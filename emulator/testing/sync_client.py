@@ -112,6 +112,10 @@ class SyncSandboxClient:
     set_clock = _blocking(SandboxClient.set_clock)
     reset = _blocking(SandboxClient.reset)
     run_scenario = _blocking(SandboxClient.run_scenario)
+    # License 2.0
+    license_codes = _blocking(SandboxClient.license_codes)
+    request_license_async = _blocking(SandboxClient.request_license_async)
+    deliver_license = _blocking(SandboxClient.deliver_license)
     # joint-operation enterprises and kit syncs
     bind_enterprise = _blocking(SandboxClient.bind_enterprise)
     enterprise = _blocking(SandboxClient.enterprise)

@@ -147,3 +147,18 @@ async def test_license_async_and_renamed_activities(api: Api, licensed: Licensed
         assert status in (200, 409), body
     status, body = await api.call("POST", f"/orders/{order['order_id']}/query")
     assert status == 409 and body["error"]["field"] == "family"
+
+
+async def test_the_pytest_client_drives_a_licence(emulator, licensed: Licensed) -> None:  # type: ignore[no-untyped-def]
+    from emulator.testing.client import SandboxClient
+
+    licensed.stub.fail_with["getLicense"] = "000005"
+    async with SandboxClient(emulator.url) as client:
+        order = await client.buy("lic-monthly", months=1)
+        await client.advance(hours=4)
+        failed = await client.wait_for_delivery(order, "getLicense", outcome="failed")
+        assert failed.attempt_count == 4 and len(failed.attempts) == 4, failed.describe()
+        await client.deliver_license(order, "PLCLIENT00000001")
+        assert [c["code"] for c in await client.license_codes("lic")] == ["PLCLIENT00000001"]
+        sent = await client.request_license_async(order, device_fingerprint="fp-1")
+        assert sent.activity == "getLicenseAsync" and sent.status == "succeeded"
