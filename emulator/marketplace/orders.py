@@ -184,7 +184,8 @@ class Orders:
         order.instance_key = instance.key
         facts = order_facts(order, line, data.trial, data.extend_params)
         session.add_all([order, line, instance, new_delivery(merchant, Callback(
-            CallbackKind.PURCHASE, instance.key, order.id, line.id, test_flag=data.test_flag, order=facts, family=instance.family,
+            CallbackKind.PURCHASE, instance.key, order.id, line.id, test_flag=data.test_flag, order=facts,
+            family=instance.family,
         ), now)])
         return PlacedOrder(order, [line], lc.instance_actions(instance, product,
                                                               families.missing_actions(instance.family)))
@@ -379,7 +380,8 @@ class Orders:
             families.require_sends(instance.family, CallbackKind.QUERY, "query the instance")
             lc.require_provisioned(instance, "query the instance")
             delivery = await enqueue(session, merchant, Callback(
-                CallbackKind.QUERY, instance.key, instance_id=instance.instance_id, family=instance.family), self.clock.now())
+                CallbackKind.QUERY, instance.key, instance_id=instance.instance_id, family=instance.family),
+                self.clock.now())
             delivery.next_attempt_at = None  # run below, not by the scheduler
         return await self._sync_call(_id(delivery))
 
@@ -529,8 +531,8 @@ class Orders:
             return
         instance.state, instance.frozen_reason = lc.ACTIVE, None
         lc.plan_next_event(instance, product)
-        if not told_frozen or not families.sends(instance.family, CallbackKind.UNFREEZE):
-            return  # the renewal's own call tells the merchant to reactivate (PROTOCOL §5)
+        if not told_frozen or not families.unfreezes_after_renewal(instance.family):
+            return  # the renewal's own call tells the merchant to reactivate (PROTOCOL §5, §7)
         await cancel_open(session, instance.key, now, "superseded by UNFREEZE",
                           (CallbackKind.FREEZE, CallbackKind.GRACE_END))
         await enqueue(session, merchant, Callback(CallbackKind.UNFREEZE, instance.key, instance_id=instance.instance_id,
@@ -560,7 +562,8 @@ class Orders:
         async with self.store.write() as session:
             delivery = await enqueue(session, merchant, Callback(
                 CallbackKind.CHANGE_CHECK, instance.key, instance_id=instance.instance_id,
-                product_id=target.id, sku_code=target.sku_code, linear_value=linear_value or instance.linear_value, family=instance.family,
+                product_id=target.id, sku_code=target.sku_code, linear_value=linear_value or instance.linear_value,
+                family=instance.family,
             ), self.clock.now())
             delivery.next_attempt_at = None
         outcome = await self._sync_call(_id(delivery))

@@ -50,7 +50,8 @@ def _purchase_delivered(session: Session, delivery: Delivery, instance: Instance
         instance.ready = True  # no queryInstance polling in this family (PROTOCOL §5)
     elif instance.state not in lc.ENDED:
         session.add(new_delivery(merchant, Callback(
-            CallbackKind.READINESS_POLL, instance.key, instance_id=instance_id, test_flag=delivery.test_flag or "0", family=instance.family,
+            CallbackKind.READINESS_POLL, instance.key, instance_id=instance_id, test_flag=delivery.test_flag or "0",
+            family=instance.family,
         ), now))
 
 
