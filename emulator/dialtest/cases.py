@@ -24,6 +24,8 @@ FAMILY_ACTIVITIES = {
     "saas_v2_slim": ACTIVITIES,
     "saas_v2_joint": {"create": "newInstance", "update": "refreshInstance", "status": "expireInstance",
                       "upgrade": "upgrade", "release": "releaseInstance"},
+    "license_v2": {"create": "getLicense", "update": "refreshLicense", "status": "expireLicense",
+                   "upgrade": "upgradeLicense", "release": "releaseLicense"},
 }
 PLACEHOLDER_INSTANCE = "dial-test-instance"
 JOINT = "saas_v2_joint"
@@ -74,6 +76,8 @@ def preset(case: str, product: Product, at: datetime, instance_id: Optional[str]
     instance = instance_id or PLACEHOLDER_INSTANCE
     if family == JOINT:
         return _joint_preset(case, product, at, instance)
+    if family == "license_v2" and case == "status":
+        return {"instanceId": instance}  # expireLicense carries no status (PROTOCOL §6)
     if case == "create":
         order = mock_order(product)
         return {"orderId": order, "orderLineId": f"{order}-000001"}

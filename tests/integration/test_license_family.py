@@ -162,3 +162,15 @@ async def test_the_pytest_client_drives_a_licence(emulator, licensed: Licensed) 
         assert [c["code"] for c in await client.license_codes("lic")] == ["PLCLIENT00000001"]
         sent = await client.request_license_async(order, device_fingerprint="fp-1")
         assert sent.activity == "getLicenseAsync" and sent.status == "succeeded"
+
+
+async def test_dial_tests_of_a_licence_product_send_the_license_activities(api: Api, licensed: Licensed) -> None:
+    listed = await api.ok("GET", "/products/lic-monthly/debug-cases")
+    assert listed["missing"] == ["create", "update", "status", "upgrade", "release"], "no query case (§11.3)"
+    for case in listed["missing"]:
+        status, body = await api.call("POST", "/products/lic-monthly/debug-cases", {"case": case})
+        assert status == 201, (case, body)
+    run = await api.ok("POST", "/products/lic-monthly/dial-tests/run")
+    assert run["verdict"] == "pass", run
+    names = [c.body["activity"] for c in licensed.stub.calls]
+    assert names == ["getLicense", "refreshLicense", "expireLicense", "upgradeLicense", "releaseLicense"] * 2
