@@ -79,7 +79,7 @@ def instance_view(i: Instance, product: Optional[Product] = None, clock: Optiona
         "product_id": i.product_id, "linear_value": i.linear_value, "state": i.state,
         "frozen_reason": i.frozen_reason, "trial": i.trial, "expire_at": iso(i.expire_at), "ready": i.ready,
         "next_event": i.next_event, "next_event_at": iso(i.next_event_at), "created_at": iso(i.created_at),
-        "released_at": iso(i.released_at),
+        "released_at": iso(i.released_at), "family": i.family,
     }
     if product is not None and clock is not None:
         view["phase"] = lc.phase(i, product, clock.now())
@@ -89,7 +89,7 @@ def instance_view(i: Instance, product: Optional[Product] = None, clock: Optiona
 def delivery_view(d: Delivery) -> dict[str, Any]:
     return {
         "id": d.id, "merchant_id": d.merchant_id, "instance": d.instance_key, "order_id": d.order_id,
-        "activity": d.activity, "params": d.params, "policy": d.policy, "status": d.status,
+        "activity": d.activity, "family": d.family, "params": d.params, "policy": d.policy, "status": d.status,
         "attempts": d.attempt_count, "slots_used": d.slots_used, "slots_total": d.slots_total,
         "next_attempt_at": iso(d.next_attempt_at), "blocked_by": d.blocked_by,
         "last_verdict": d.last_verdict, "note": d.note, "created_at": iso(d.created_at),
