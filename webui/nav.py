@@ -23,6 +23,7 @@ NAV: list[NavItem] = [
     NavItem("Dial tests", "/dial-tests"),
     NavItem("Scenarios", "/scenarios"),
     NavItem("Clock", "/clock"),
+    NavItem("Protocol", "/protocol"),
     NavItem("Settings", "/settings"),
 ]
 

@@ -118,6 +118,15 @@ class Catalogue:
                 raise Conflict(f"merchant {merchant_id!r} still has records (dial tests of its products); reset the "
                                "emulator to remove them first", field="merchant_id") from None
 
+    async def instance_families(self, merchant_id: str) -> dict[str, int]:
+        """How many live instances (neither released nor failed) of the merchant each protocol family keeps."""
+        async with self.store.read() as session:
+            rows = (await session.exec(
+                select(Instance.family, func.count()).where(Instance.merchant_id == merchant_id)
+                .where(col(Instance.state).not_in(("released", "failed"))).group_by(Instance.family)
+            )).all()
+            return {family: count for family, count in rows}
+
     @staticmethod
     async def _free_merchant_id(session: AsyncSession, base: str) -> str:
         candidate, n = base, 1

@@ -100,3 +100,20 @@ def test_pyproject_ships_every_folder_and_file_of_the_package() -> None:
     assert sorted(set(unlisted)) == [], "add these folders to [tool.setuptools] packages in pyproject.toml"
     assert unshipped == [], "add patterns for these files to [tool.setuptools.package-data] in pyproject.toml"
     assert folders[FIXTURES_PACKAGE] == ROOT / "fixtures"
+
+
+def test_the_protocol_reference_ships_as_package_data_and_the_console_finds_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from webui.pages.protocol import DOCS_PACKAGE, PROTOCOL_FILE, REPO_DOCS, protocol_source
+
+    assert _package_folders()[DOCS_PACKAGE] == ROOT / "docs"
+    patterns = PYPROJECT["tool"]["setuptools"]["package-data"][DOCS_PACKAGE]
+    assert any(fnmatch.fnmatch(PROTOCOL_FILE, p) for p in patterns), "docs/protocol.md must be in the wheel"
+    assert any(dep.startswith("markdown-it-py") for dep in PYPROJECT["project"]["dependencies"])
+    assert protocol_source().read_text(encoding="utf-8").startswith("# KooGallery protocol reference")
+
+    def not_installed(name: str) -> None:
+        raise ModuleNotFoundError(f"No module named {name!r}")
+
+    monkeypatch.setattr(resources, "files", not_installed)
+    assert protocol_source() == REPO_DOCS / PROTOCOL_FILE == ROOT / "docs" / "protocol.md"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from . import (catalogue, clock, dashboard, deliveries, dialtests, enterprises, live, login_apps, merchants, openapi,
-               orders, scenarios, settings)
+               orders, protocol, scenarios, settings)
 
 
 def setup_routes(app: web.Application) -> None:
     for module in (dashboard, merchants, catalogue, orders, deliveries, openapi, login_apps, enterprises, dialtests,
-                   scenarios, clock, settings, live):
+                   scenarios, clock, protocol, settings, live):
         module.setup(app)
