@@ -35,6 +35,14 @@ DEFAULT_POLICIES: dict[str, RetryPolicy] = {
     "sync": RetryPolicy(attempts=1),
     # kit syncs: one attempt, never retried by the marketplace; a person re-sends (PROTOCOL §5, §9)
     "kit": RetryPolicy(attempts=1),
+    # SaaS V1 (PROTOCOL §9 "Numbers found in the sources", §15.2 V1 profile): 60 every 3 min for the
+    # subscription (and the upgrade, "as purchase"), 60 a minute for the rest.
+    "v1_purchase": RetryPolicy(attempts=60, interval_s=3 * MINUTE),
+    "v1_upgrade": RetryPolicy(attempts=60, interval_s=3 * MINUTE),
+    "v1_renewal": RetryPolicy(attempts=60, interval_s=MINUTE),
+    "v1_freeze": RetryPolicy(attempts=60, interval_s=MINUTE),
+    "v1_unfreeze": RetryPolicy(attempts=60, interval_s=MINUTE),
+    "v1_release": RetryPolicy(attempts=60, interval_s=MINUTE),
 }
 
 

@@ -1,6 +1,6 @@
 """Verdicts on merchant replies (PROTOCOL §8).
 
-Checks run in the order T → E → F → I and the first failure decides; every failure is one
+Checks run in the order T → S → E → F → I and the first failure decides; every failure is one
 sentence that starts with the seller-console debugger's wording, names the field, and cites
 the PROTOCOL section. Warnings never fail an attempt.
 """
@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 from ..jsonbody import BadJson, decode_json
 from ..protocol import codes
+from ..protocol.crypto import aes_cbc_decrypt, encrypt_type_bits
+from ..protocol.signing import BODY_SIGN_HEADER, MSG_BODY_SIGN_BAD_FORMAT, MSG_BODY_SIGN_EMPTY, check_body_sign
 
 LIMITS = {"resultCode": 6, "resultMsg": 255, "instanceId": 64}
 APP_INFO_LIMITS = {"frontEndUrl": 512, "adminUrl": 512}
@@ -99,6 +101,10 @@ def judge(reply: Reply, expect: Expectations) -> Verdict:
     payload, problem = parse_json_object(reply.body)
     if payload is None:
         return verdict.fail(f"Debugging failed. Parse response body failed: {problem} (PROTOCOL §8 T4)")
+    if expect.body_sign_key is not None:
+        _check_body_sign(verdict, reply, expect.body_sign_key)
+        if not verdict.passed:
+            return verdict
     verdict.payload = payload
     _check_result_code(verdict, payload)
     if verdict.passed:
@@ -109,9 +115,66 @@ def judge(reply: Reply, expect: Expectations) -> Verdict:
         _check_new_instance(verdict, payload, expect)
     if verdict.passed and expect.license_field:
         _check_licence(verdict, expect)
+    if verdict.passed and expect.activity == "newInstance" and expect.body_sign_key is not None:
+        _check_v1_app_info(verdict, payload, expect.body_sign_key)
     if verdict.passed and expect.activity == "queryInstance":
         _check_query_instance(verdict, payload, expect)
     return verdict
+
+
+def _check_body_sign(verdict: Verdict, reply: Reply, key: str) -> None:
+    """S1–S3: the exact ``Body-Sign`` header, HMAC-SHA256 of the body bytes with the key (PROTOCOL §2c)."""
+    message = check_body_sign(key, reply.raw_headers, reply.body)
+    if message is None:
+        return
+    if message == MSG_BODY_SIGN_EMPTY:
+        verdict.fail(f"{message} {_missing_body_sign(reply)} (PROTOCOL §2c, §8 S1)")
+    elif message == MSG_BODY_SIGN_BAD_FORMAT:
+        verdict.fail(f'{message} The value must read sign_type="HMAC-SHA256", signature="<Base64>" '
+                     "(PROTOCOL §2c, §8 S2)")
+    else:
+        verdict.fail(f"{message} (Base64 HMAC-SHA256 of the reply body bytes as sent, keyed with the access key; "
+                     "PROTOCOL §2c, §8 S3)")
+
+
+def _missing_body_sign(reply: Reply) -> str:
+    other = next((name for name, _value in reply.raw_headers
+                  if name.lower() == BODY_SIGN_HEADER.lower() and name != BODY_SIGN_HEADER), None)
+    if other is not None:
+        return f"The reply has a header {other!r}, but the name must be spelled exactly {BODY_SIGN_HEADER}."
+    return f"Every SaaS V1 reply must carry a {BODY_SIGN_HEADER} header."
+
+
+def _check_v1_app_info(verdict: Verdict, payload: dict[str, Any], key: str) -> None:
+    """F2 and F5 on ``appInfo``; F6: its encrypted members decrypt with the access key (warnings, PROTOCOL §3)."""
+    app_info = payload.get("appInfo")
+    if not isinstance(app_info, dict) or not isinstance(app_info.get("frontEndUrl"), str) \
+            or not app_info["frontEndUrl"]:
+        verdict.fail("Debugging failed. The interface response does not contain frontEndUrl: a V1 newInstance "
+                     "must return appInfo.frontEndUrl (PROTOCOL §7, §8 F2)")
+        return
+    for name, limit in APP_INFO_LIMITS.items():
+        sentence = _length_failure(f"appInfo.{name}", app_info.get(name), limit)
+        if sentence:
+            verdict.fail(sentence)
+            return
+    bits = _encrypt_type_bits(verdict, payload.get("encryptType"))
+    for name in ("userName", "password"):
+        value = app_info.get(name)
+        if isinstance(value, str) and value:
+            try:
+                aes_cbc_decrypt(key, value, bits)
+            except ValueError as exc:
+                verdict.warnings.append(f"appInfo.{name} does not decrypt with AES-{bits} and the access key: {exc} "
+                                        "(PROTOCOL §3, §8 F6)")
+
+
+def _encrypt_type_bits(verdict: Verdict, encrypt_type: Any) -> int:
+    if encrypt_type not in (None, "1", "2"):
+        verdict.warnings.append(f"encryptType {json.dumps(encrypt_type)} is neither \"1\" (AES-256) nor \"2\" "
+                                "(AES-128): appInfo is decrypted as AES-128 (PROTOCOL §3)")
+        return 128
+    return encrypt_type_bits(encrypt_type)
 
 
 def _check_result_code(verdict: Verdict, payload: dict[str, Any]) -> None:

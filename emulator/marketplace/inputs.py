@@ -16,7 +16,8 @@ from .periods import PERIOD_TYPES
 FAMILIES = ("saas_v2_slim", "saas_v2_joint", "license_v2", "saas_v1")
 LICENSE_EVENTS = ("purchase", "renewal", "expiry", "release", "upgrade", "status", "async")
 CHARGING_MODES = ("PERIOD", "ONE_TIME", "ON_DEMAND")
-POLICY_NAMES = ("purchase", "upgrade", "renewal", "freeze", "unfreeze", "release", "query_poll", "sync")
+POLICY_NAMES = ("purchase", "upgrade", "renewal", "freeze", "unfreeze", "release", "query_poll", "sync",
+                "v1_purchase", "v1_upgrade", "v1_renewal", "v1_freeze", "v1_unfreeze", "v1_release")
 
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 ActivityName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,31}$")]

@@ -2,7 +2,8 @@
 
 The lifecycle emits the same ``Callback`` values whatever the family; it asks ``sends`` before
 emitting a kind a family may lack (the joint-operation family has no unfreeze and no
-``queryInstance``), and ``polls_readiness`` to know whether a purchase is followed by polling.
+``queryInstance``), ``polls_readiness`` to know whether a purchase is followed by polling, and
+``unfreezes_after_renewal`` whether a renewal in grace is followed by an unfreeze call.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Callable, Optional
 from ..marketplace.callbacks import Callback, CallbackKind
 from ..marketplace.errors import Conflict
 from ..store.tables import Merchant
-from . import license_v2, saas_v2, saas_v2_joint
+from . import license_v2, saas_v1, saas_v2, saas_v2_joint
 from .outbound import SignedRequest, basic_request
 from .saas_v2 import WireCall
 
@@ -31,6 +32,7 @@ class Family:
     request: RequestBuilder = basic_request
     grace_call: bool = False  # the end of grace is a call of its own (License 2.0, §6)
     holds_failed_purchase: bool = False  # an exhausted purchase waits for manual delivery (§6, §9)
+    refresh_reactivates: bool = False  # a renewal in grace is told by its refresh alone, no unfreeze (§7)
 
     @property
     def missing_actions(self) -> frozenset[str]:
@@ -53,6 +55,8 @@ FAMILIES = {f.name: f for f in (
            polls_readiness=False),
     Family("license_v2", "License 2.0", "§6", license_v2.wire_call, license_v2.SENDS, polls_readiness=False,
            grace_call=True, holds_failed_purchase=True),
+    Family("saas_v1", "SaaS V1 legacy", "§7", saas_v1.wire_call, saas_v1.SENDS, polls_readiness=False,
+           request=saas_v1.v1_request, refresh_reactivates=True),
 )}
 
 
@@ -69,6 +73,12 @@ def require_emulated(family: str) -> Family:
 
 def sends(family: str, kind: CallbackKind) -> bool:
     return kind in require_emulated(family).sends
+
+
+def unfreezes_after_renewal(family: str) -> bool:
+    """Whether a renewal paid in grace or retention is followed by an unfreeze call."""
+    found = require_emulated(family)
+    return CallbackKind.UNFREEZE in found.sends and not found.refresh_reactivates
 
 
 def require_sends(family: str, kind: CallbackKind, action: str) -> None:
@@ -90,6 +100,8 @@ class ReplyRules:
 def reply_rules(family: Optional[str], merchant: Merchant, activity: str) -> ReplyRules:
     if family == "license_v2" and activity == license_v2.activity(merchant, "purchase"):
         return ReplyRules(purchase=True, license_field=merchant.license_field)
+    if family == "saas_v1":
+        return ReplyRules(purchase=activity == "newInstance", body_sign_key=merchant.access_key)
     return ReplyRules(purchase=activity == "newInstance")
 
 
