@@ -531,10 +531,12 @@ class Orders:
             return
         instance.state, instance.frozen_reason = lc.ACTIVE, None
         lc.plan_next_event(instance, product)
-        if not told_frozen or not families.unfreezes_after_renewal(instance.family):
+        unfreezes = told_frozen and families.unfreezes_after_renewal(instance.family)
+        # what is left of the freeze is superseded (PROTOCOL §9), by the UNFREEZE or by the renewal itself
+        await cancel_open(session, instance.key, now, "superseded by UNFREEZE" if unfreezes else
+                          "superseded by the renewal", (CallbackKind.FREEZE, CallbackKind.GRACE_END))
+        if not unfreezes:
             return  # the renewal's own call tells the merchant to reactivate (PROTOCOL §5, §7)
-        await cancel_open(session, instance.key, now, "superseded by UNFREEZE",
-                          (CallbackKind.FREEZE, CallbackKind.GRACE_END))
         await enqueue(session, merchant, Callback(CallbackKind.UNFREEZE, instance.key, instance_id=instance.instance_id,
                                                   family=instance.family), now, blocked_by=after)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import timedelta
 from typing import AsyncIterator
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 
 from emulator.app import EmulatorServer
 
-from ..helpers import Api
+from ..helpers import Api, parse_time
 from . import joint_merchant as jm
 from .test_oauth import OAuthApp, assert_back_to_app, authorize_url, obtain_code_redirect, oauth_client, std_params
 
@@ -389,3 +390,17 @@ async def test_dial_tests_of_a_joint_product_send_the_joint_activities(api: Api,
     assert re.fullmatch(r"[0-9a-f-]{36}", create["orderInfo"][0]["businessId"])
     instance_id = joint.stub.named("newInstance")[-1].answer["instanceId"]
     assert joint.stub.named("releaseInstance")[-1].body["instanceId"] == instance_id
+
+
+async def test_a_renewal_supersedes_an_expiry_still_being_retried(api: Api, joint: Joint) -> None:
+    order = await joint.buy(period_number=1)
+    joint.stub.fail_with["expireInstance"] = "000005"
+    expire_at = parse_time((await api.instance(order["instance"]))["expire_at"])
+    await api.ok("POST", "/clock/advance", {"to": (expire_at + timedelta(minutes=10)).isoformat() + "Z"})
+    renewal_time = len(joint.stub.named("expireInstance"))
+    assert 0 < renewal_time < 60
+    await api.ok("POST", f"/orders/{order['order_id']}/renew", {"period_number": 1})
+    await api.advance(hours=2)
+    assert len(joint.stub.named("expireInstance")) == renewal_time, "no expiry attempt after the renewal"
+    [expire] = await api.deliveries(activity="expireInstance")
+    assert expire["status"] == "cancelled" and "renewal" in expire["note"]

@@ -86,6 +86,7 @@ async def test_new_instance_is_a_signed_get_with_the_parameters_of_section_7(api
         {"name": "emailDomainName", "value": "a+b/c=d"}]
     pairs = call.query_string.split("&")
     assert "+" not in call.query_string and all(p.count("=") == 1 for p in pairs), "values are percent-encoded"
+    assert "/" not in call.query_string and ":" not in call.query_string, "sent exactly as signed (§2c)"
     await api.advance(hours=4)
     assert [c.name for c in legacy.stub.calls] == ["newInstance"], "no queryInstance polling in V1"
     instance = await api.instance(order["instance"])

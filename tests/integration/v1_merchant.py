@@ -48,7 +48,7 @@ def expected_token(key: str, params: dict[str, str]) -> str:
 class Received:
     method: str
     name: str  # the activity
-    query_string: str
+    query_string: str  # raw, percent-encoded
     params: dict[str, str]
     body: bytes
     token_ok: bool
@@ -78,13 +78,14 @@ class V1Merchant:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        params = decoded_params(request.query_string)
+        raw_query = request.raw_path.partition("?")[2]  # as it came over the wire, not re-decoded
+        params = decoded_params(raw_query)
         token_ok = hmac.compare_digest(expected_token(self.key, params), params.get("authToken", ""))
         name = params.get("activity", "?")
         phone = self._decrypt(params.get("mobilePhone"))
         reply = b"<html>bad gateway</html>" if self.not_json else json.dumps(self._answer(name, params, token_ok)
                                                                              ).encode()
-        self.calls.append(Received(request.method, name, request.query_string, params, body, token_ok, reply, phone))
+        self.calls.append(Received(request.method, name, raw_query, params, body, token_ok, reply, phone))
         return web.Response(body=reply, content_type="application/json", headers=self._signature(reply))
 
     def _answer(self, name: str, params: dict[str, str], token_ok: bool) -> dict[str, Any]:
