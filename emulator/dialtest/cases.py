@@ -26,6 +26,7 @@ FAMILY_ACTIVITIES = {
                       "upgrade": "upgrade", "release": "releaseInstance"},
     "license_v2": {"create": "getLicense", "update": "refreshLicense", "status": "expireLicense",
                    "upgrade": "upgradeLicense", "release": "releaseLicense"},
+    "saas_v1": {},  # dial tests are documented for SaaS 2.0 only; the V1 guide is retired (§7, §11)
 }
 PLACEHOLDER_INSTANCE = "dial-test-instance"
 JOINT = "saas_v2_joint"

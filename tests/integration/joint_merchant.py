@@ -13,7 +13,7 @@ import hmac
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Optional
+from typing import Any, AsyncIterator
 
 from aiohttp import web
 from cryptography.hazmat.primitives import hashes, serialization
@@ -131,7 +131,13 @@ class JointMerchant:
 
 
 async def serve(merchant: JointMerchant) -> AsyncIterator[str]:
-    runner = web.AppRunner(merchant.app(), access_log=None, shutdown_timeout=0.5)
+    async for url in serve_app(merchant.app()):
+        yield url
+
+
+async def serve_app(app: web.Application) -> AsyncIterator[str]:
+    """Run ``app`` on a free loopback port; yields its ``/produce`` URL."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -4,20 +4,10 @@ was bought in for its whole life (renewal, expiry, release), a new order gets th
 from __future__ import annotations
 
 import json
-from typing import AsyncIterator
 
-import pytest
 
 from ..helpers import Api
 from . import joint_merchant as jm
-
-
-@pytest.fixture
-async def merchant() -> AsyncIterator[tuple[jm.JointMerchant, str]]:
-    private, _public = jm.new_key_pair()
-    stub = jm.JointMerchant(private)
-    async for url in jm.serve(stub):
-        yield stub, url
 
 
 async def test_switching_the_family_applies_to_new_orders_only(api: Api,

@@ -7,7 +7,6 @@ import json
 import re
 import time
 from datetime import timedelta
-from typing import AsyncIterator
 
 import httpx
 import pytest
@@ -19,14 +18,6 @@ from . import joint_merchant as jm
 from .test_oauth import OAuthApp, assert_back_to_app, authorize_url, obtain_code_redirect, oauth_client, std_params
 
 LOGIN_URL = "https://joint.example.com/sso/callback"
-
-
-@pytest.fixture
-async def merchant() -> AsyncIterator[tuple[jm.JointMerchant, str]]:
-    private, _public = jm.new_key_pair()
-    stub = jm.JointMerchant(private)
-    async for url in jm.serve(stub):
-        yield stub, url
 
 
 class Joint:

@@ -5,7 +5,7 @@ the code the order produced as the order moves through its life on the manual cl
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -16,14 +16,6 @@ from .test_openapi import sdk_call  # signed with Huawei's own SDK signer
 ACTIVATE = "/api/mkp-openapi-public/global/v1/license/activate"
 HEARTBEAT = "/api/mkp-openapi-public/global/v1/license/heartbeat"
 HEARTBEAT_V2 = "/api/mkp-openapi-public/global/v2/license/heartbeat"
-
-
-@pytest.fixture
-async def merchant() -> AsyncIterator[tuple[jm.JointMerchant, str]]:
-    private, _public = jm.new_key_pair()
-    stub = jm.JointMerchant(private)
-    async for url in jm.serve(stub):
-        yield stub, url
 
 
 class Licensed:

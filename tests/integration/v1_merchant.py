@@ -19,6 +19,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from .joint_merchant import serve_app
+
 from emulator.protocol.crypto import aes_cbc_decrypt, aes_cbc_encrypt
 
 V1_KEY = "v1-access-key-0001"
@@ -120,10 +122,5 @@ def body_signature(key: str, body: bytes) -> str:
 
 
 async def serve(merchant: V1Merchant) -> AsyncIterator[str]:
-    runner = web.AppRunner(merchant.app(), access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}/produce"
-    await runner.cleanup()
+    async for url in serve_app(merchant.app()):
+        yield url
