@@ -15,6 +15,7 @@ at ``/produce/produceAPI/v2/<name>``, checked with the kit key (§2b); applicati
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -35,6 +36,8 @@ FailureMode = Literal["http_500", "result_code", "processing", "timeout", "bad_j
 FAILURE_MODES: tuple[str, ...] = get_args(FailureMode)
 Activity = Literal["newInstance", "queryInstance", "refreshInstance", "updateInstanceStatus", "releaseInstance",
                    "upgradeInstance", "changeInstanceCheck", "expireInstance", "upgrade",
+                   "getLicense", "refreshLicense", "expireLicense", "changeLicenseStatus", "releaseLicense",
+                   "upgradeLicense", "getLicenseAsync",
                    "tenantSync", "applicationSync", "allOrgSync", "authSync", "singleOrgSync"]
 MAX_WAIT_S = 3600.0
 JOINT = "saas_v2_joint"
@@ -315,6 +318,27 @@ class MerchantStub:
         return _result("000000", "success.")
 
     _on_upgrade = _on_upgradeInstance  # the joint-operation name of the same activity (§5)
+
+    # -- License 2.0 (§6): the licence travels in getLicense's reply --------------------------
+    def _on_getLicense(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One instance and one licence per order line, the same on every resend (§6 R1)."""
+        answer = self._on_newInstance(body)
+        if answer.get("resultCode") != "000000":
+            return answer
+        state = self.instances[answer["instanceId"]]
+        state.setdefault("license", "PL" + hashlib.sha256(answer["instanceId"].encode()).hexdigest()[:16].upper())
+        return {**answer, "license": state["license"]}
+
+    def _on_changeLicenseStatus(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._on_updateInstanceStatus({**body, "status": body.get("status")})
+
+    def _on_getLicenseAsync(self, body: dict[str, Any]) -> dict[str, Any]:
+        return _result("000000", "success.") if self._known(body) else _result("000003", "instance is invalid")
+
+    _on_refreshLicense = _on_refreshInstance
+    _on_expireLicense = _on_expireInstance
+    _on_releaseLicense = _on_releaseInstance
+    _on_upgradeLicense = _on_upgradeInstance
 
     def _on_changeInstanceCheck(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.behaviour.refuse_changes:

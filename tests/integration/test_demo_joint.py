@@ -231,3 +231,20 @@ def test_a_stub_without_kit_keys_refuses_kit_calls() -> None:
     headers = _kit_headers(payload)
     assert stub._kit_signature_problem(payload, headers) == ("000001", "token is invalid: this merchant has no kit key")
     assert stub._application_sync({"clientSecret": "x"})["resultCode"] == "000101"
+
+
+async def test_the_demo_license_merchant_delivers_a_licence_that_activates(api: Api) -> None:
+    """The seeded License 2.0 merchant answers getLicense with a licence; that licence is the
+    order's authorization code and activates through the open API (PROTOCOL §6, §12.8)."""
+    from emulator.testing.openapi_client import OpenApiClient
+
+    order = await api.ok("POST", "/orders", {"product": "demo-license-yearly"})
+    await api.settle()
+    [delivery] = await api.deliveries(activity="getLicense")
+    assert delivery["status"] == "succeeded", delivery
+    [code] = (await api.ok("GET", "/license-codes?merchant_id=demo-license"))["license_codes"]
+    assert code["instance"] == order["instance"] and code["code"].startswith("PL")
+    issued = await api.ok("POST", "/merchants/demo-license/credentials")
+    status, body = await OpenApiClient(api.base_url, issued["ak"], issued["sk"]).post(
+        "/v1/license/activate", {"license": code["code"]})
+    assert (status, body["resultCode"]) == (200, "MKT.0000") and body["licenseInfo"]["status"] == "ACTIVE"

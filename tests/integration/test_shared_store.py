@@ -252,5 +252,5 @@ async def test_replicas_starting_together_on_an_empty_store(replicas: list[Repli
     for replica in started:
         async with Api(replica.url) as api:
             merchants = (await api.ok("GET", "/merchants"))["merchants"]
-            assert [m["id"] for m in merchants] == ["demo", "demo-joint"]
-            assert len((await api.ok("GET", "/products"))["products"]) == 8
+            assert [m["id"] for m in merchants] == ["demo", "demo-joint", "demo-license"]
+            assert len((await api.ok("GET", "/products"))["products"]) == 9
