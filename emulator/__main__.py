@@ -1,4 +1,4 @@
-"""Command line: ``python -m emulator serve [--host H] [--port P] [--config FILE] [--print-url]``."""
+"""Command line: ``python -m emulator serve|scenario|certify|replay …`` (``--help`` lists the options)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,19 @@ def _parser() -> argparse.ArgumentParser:
     scenario.add_argument("action", choices=("list", "run"))
     scenario.add_argument("name", nargs="?", help="scenario to run")
     scenario.add_argument("--url", help="a running emulator (default: a throw-away one with the demo merchant)")
+    certify = commands.add_parser("certify", help="check a merchant interface against the certification battery")
+    certify.add_argument("--merchant-url", required=True, help="the production interface URL")
+    certify.add_argument("--key", required=True, help="the access key the calls are signed with")
+    certify.add_argument("--family", default="saas_v2_slim",
+                         help="saas_v2_slim (default), saas_v2_joint, license_v2 or saas_v1")
+    certify.add_argument("--kit-key", help="the kit key (joint-operation family)")
+    certify.add_argument("--public-key", help="file with the RSA public key of the merchant's login application "
+                                              "(joint-operation kit syncs)")
+    certify.add_argument("--signature-hex-case", default="upper", choices=("upper", "lower"))
+    certify.add_argument("--report", help="folder for junit.xml, report.html and report.json")
+    from .replay.replay import add_replay_parser
+
+    add_replay_parser(commands)
     return parser
 
 
@@ -79,10 +92,48 @@ async def _serve(server: EmulatorServer, print_url: bool) -> None:
         await server.stop()
 
 
+def _certify_command(args: argparse.Namespace) -> int:
+    """Exit 0 when every required case passed, 1 when one failed, 2 on bad arguments."""
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    from .certify import reports
+    from .certify.inputs import CertifyInput
+    from .certify.runner import certify
+
+    try:
+        public_key = Path(args.public_key).read_text(encoding="ascii") if args.public_key else None
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"koogallery-sandbox: --public-key: {exc}", file=sys.stderr)
+        return 2
+    try:
+        data = CertifyInput(merchant_url=args.merchant_url, key=args.key, family=args.family,
+                            kit_key=args.kit_key, signature_hex_case=args.signature_hex_case, public_key=public_key)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"koogallery-sandbox: {problems}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    report = asyncio.run(certify(data.merchant_url, data.key, data.family, data.kit_key, data.signature_hex_case,
+                                 data.public_key))
+    print(reports.text(report))
+    if args.report:
+        for path in reports.write(report, Path(args.report)):
+            print(f"wrote {path}")
+    return 0 if report.passed else 1
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "scenario":
         return _run_scenario_command(args)
+    if args.command == "certify":
+        return _certify_command(args)
+    if args.command == "replay":
+        from .replay.replay import run_replay
+
+        return run_replay(args)
     try:
         settings = load_settings(
             config_file=args.config, host=args.host, port=args.port, database=args.database,

@@ -9,7 +9,7 @@ from typing import Any, AsyncIterator, Optional
 
 from aiohttp import web
 
-from .control import kit_routes, routes as control_routes
+from .control import certify_routes, kit_routes, routes as control_routes, traffic_routes
 from .control.errors import error_middleware, refuse_host
 from .control.keys import DEMO_STUB, SERVICES, SETTINGS
 from .oauth import routes as oauth_routes
@@ -76,6 +76,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(services_ctx)
     control_routes.setup(app)
     kit_routes.setup(app)
+    certify_routes.setup(app)
+    traffic_routes.setup(app)
     openapi_routes.setup(app)
     oauth_routes.setup(app)
     stub: Optional[MerchantStub] = None

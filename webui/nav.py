@@ -21,6 +21,7 @@ NAV: list[NavItem] = [
     NavItem("Unified login", "/login-apps"),
     NavItem("Enterprises", "/enterprises"),
     NavItem("Dial tests", "/dial-tests"),
+    NavItem("Certification", "/certify"),
     NavItem("Scenarios", "/scenarios"),
     NavItem("Clock", "/clock"),
     NavItem("Protocol", "/protocol"),

@@ -38,6 +38,7 @@ def merchant_view(m: Merchant) -> dict[str, Any]:
         "kit_rsa_padding": m.kit_rsa_padding, "kit_org_info": m.kit_org_info,
         "encrypt_buyer_contact": m.encrypt_buyer_contact, "aes_key_bits": m.aes_key_bits,
         "license_field": m.license_field, "license_activities": m.license_activities,
+        "faults": m.faults, "slow_send_s": m.slow_send_s,
         "warnings": [] if m.builtin_stub else production_url_warnings(m.production_url),
     }
 
@@ -108,7 +109,7 @@ def attempt_view(a: Attempt) -> dict[str, Any]:
         },
         "elapsed_ms": a.elapsed_ms, "error": a.error, "passed": a.passed,
         "verdict": "passed" if a.passed else (a.failures[0] if a.failures else None),
-        "failures": a.failures, "warnings": a.warnings,
+        "failures": a.failures, "warnings": a.warnings, "fault": a.fault,
     }
 
 

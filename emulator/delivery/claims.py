@@ -12,7 +12,8 @@ wait for, nor take, each other's rows); on SQLite the write transaction is ``BEG
 
 Per-instance order: a delivery is claimable only when no scheduled delivery of the same instance
 is due before it and no other delivery of the instance is leased, so an instance's calls go out
-one at a time, in schedule order, across processes.
+one at a time, in schedule order, across processes. The merchant's ``out_of_order`` fault
+(``faults``) lets a later, not yet attempted delivery of the instance go first.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from sqlalchemy import and_, or_, update as core_update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select, update
 
-from ..store.tables import Attempt, Delivery
+from ..store.tables import Attempt, Delivery, Merchant
+from . import faults
 
 HOST = socket.gethostname()
 
@@ -94,6 +96,11 @@ class Claimed(NamedTuple):
     attempt_count: int
     manual_pending: int
     next_attempt_at: Optional[datetime]
+    kind: str
+    fault: Optional[str] = None  # out_of_order: claimed ahead of an earlier delivery of its instance
+
+
+_RETURNED = Claimed._fields[:-1]  # the delivery columns of a Claimed
 
 
 def claim(session: Session, request: ClaimRequest, owner: str, wall: datetime, lease_until: datetime,
@@ -105,18 +112,22 @@ def claim(session: Session, request: ClaimRequest, owner: str, wall: datetime, l
     picked = _within_caps(session.exec(_candidates(session, request, wall, lease_free)).all(), request)
     if not picked:
         return []
+    early: set[int] = set()
+    if request.ids is None:
+        picked, early = _out_of_order(session, picked, lease_free)
     # Plain rows straight from the UPDATE's RETURNING: no ORM objects to load, track and flush (the
     # session holds no deliveries, so there is nothing to synchronize either).
     table = Delivery.__table__  # type: ignore[attr-defined]
     rows = session.execute(
         core_update(table).where(table.c.id.in_(picked), lease_free)
         .values(lease_owner=owner, lease_until=lease_until, attempt_count=table.c.attempt_count + 1)
-        .returning(*(table.c[name] for name in Claimed._fields))
+        .returning(*(table.c[name] for name in _RETURNED))
         .execution_options(synchronize_session=False)
     ).all()
     if not rows:
         return []
-    claimed = sorted((Claimed._make(row) for row in rows), key=lambda c: c.id)
+    claimed = sorted((Claimed(*row, fault=faults.OUT_OF_ORDER if row.id in early else None) for row in rows),
+                     key=lambda c: c.id)
     # An attempt left ``sending`` by a holder whose lease ran out was interrupted: its slot is sent again.
     session.exec(update(Attempt).where(col(Attempt.delivery_id).in_([c.id for c in claimed]),
                                        Attempt.state == "sending")
@@ -157,6 +168,28 @@ def _within_caps(rows: Sequence[tuple[int, str]], request: ClaimRequest) -> list
         taken[merchant_id] += 1
         picked.append(delivery_id)
     return picked
+
+
+def _out_of_order(session: Session, picked: list[int], lease_free: Any) -> tuple[list[int], set[int]]:
+    """The ``out_of_order`` fault: a picked delivery whose attempt it hits gives its turn to the next
+    scheduled delivery of its instance that was never attempted; returns the picks and those taken early."""
+    rows = session.exec(
+        select(Delivery.id, Delivery.instance_key, Delivery.attempt_count, Delivery.next_attempt_at, Merchant.faults)
+        .join(Merchant, col(Merchant.id) == Delivery.merchant_id)
+        .where(col(Delivery.id).in_(picked), col(Delivery.instance_key).is_not(None))
+    ).all()
+    swaps: dict[int, int] = {}
+    for delivery_id, instance_key, attempts, due, rates in rows:
+        if due is not None and faults.applies(rates, faults.OUT_OF_ORDER, delivery_id, attempts + 1):
+            later = session.exec(select(Delivery.id).where(
+                Delivery.instance_key == instance_key, Delivery.status == "scheduled", Delivery.attempt_count == 0,
+                col(Delivery.next_attempt_at).is_not(None), lease_free,
+                or_(col(Delivery.next_attempt_at) > due,
+                    and_(Delivery.next_attempt_at == due, col(Delivery.id) > delivery_id)),
+            ).order_by(col(Delivery.next_attempt_at), col(Delivery.id)).limit(1)).first()
+            if later is not None and later not in picked:
+                swaps[delivery_id] = later
+    return [swaps.get(i, i) for i in picked], set(swaps.values())
 
 
 # Made once: building an alias, and the first select of its columns, costs more than the rest of a claim's query.

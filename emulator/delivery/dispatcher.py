@@ -5,6 +5,10 @@ request leaves (``claims``), and completed after the reply is judged, so a crash
 leaves evidence: the attempt is marked ``interrupted`` when its lease is taken over, and the slot
 is sent again. Replies are recorded by one writer that takes whatever has arrived in one
 transaction (group commit), so no request waits for another to finish.
+
+A merchant's outbound faults (``faults``) add extra attempts around the real one (probes before
+it, a duplicate after it), written, sent and recorded with it; they never use a slot of the
+schedule and never decide the delivery.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ..protocol.families import ReplyRules, reply_rules
 from ..protocol.outbound import SignedRequest, signed_request
 from ..store import Store
 from ..store.tables import Attempt, Delivery, InboundCall, Instance, LicenseCode, Merchant, Order
+from . import faults
 from .claims import INTERRUPTED, ClaimRequest, Claimed, claim, dead_owners, new_owner, release
 from .policies import RetryPolicy
 from .verdicts import Expectations, Reply, Verdict, judge
@@ -60,6 +65,15 @@ class _Prepared:
     headers: dict[str, str]
     body: bytes
     expect: Expectations
+    fault: Optional[str] = None
+    hold_s: float = 0.0  # slow_send: real seconds before the request leaves
+    before: tuple["_Prepared", ...] = ()  # faulted extra attempts sent first (probes)
+    after: tuple["_Prepared", ...] = ()  # faulted extra attempts sent next (a duplicate)
+    of: Optional[int] = None  # a faulted extra attempt: the real attempt it goes with
+
+    def sequence(self) -> tuple["_Prepared", ...]:
+        """Every request of this attempt, in sending order."""
+        return (*self.before, self, *self.after)
 
 
 class Dispatcher:
@@ -72,7 +86,7 @@ class Dispatcher:
         self.listeners: list[Callable[[int], None]] = []
         self.before_record: list[Callable[[], Awaitable[None]]] = []  # e.g. flush the open-API journal
         self._http: Optional[aiohttp.ClientSession] = None
-        self._to_record: list[tuple[_Prepared, _Sent, asyncio.Future[Outcome]]] = []
+        self._to_record: list[tuple[_Prepared, list[tuple[_Prepared, _Sent]], asyncio.Future[Outcome]]] = []
         self._recorder: Optional[asyncio.Task[None]] = None
         self._abandoning: set[asyncio.Task[None]] = set()
         self._dead: list[str] = []
@@ -118,8 +132,10 @@ class Dispatcher:
         return list(await asyncio.gather(*(self._send_one(p) for p in prepared)))
 
     async def _send_one(self, prepared: _Prepared) -> Outcome:
+        sent: list[tuple[_Prepared, _Sent]] = []
         try:
-            sent = await self._post(prepared)
+            for item in prepared.sequence():
+                sent.append((item, await self._post(item)))
         except asyncio.CancelledError:
             # Abandoned (reset, shutdown): free the claim now instead of when the lease expires.
             task = asyncio.get_running_loop().create_task(self._abandon(prepared))
@@ -134,7 +150,8 @@ class Dispatcher:
 
     async def _abandon(self, prepared: _Prepared) -> None:
         def work(session: Session) -> None:
-            session.exec(update(Attempt).where(Attempt.id == prepared.attempt_id, Attempt.state == "sending")
+            ids = [item.attempt_id for item in prepared.sequence()]
+            session.exec(update(Attempt).where(col(Attempt.id).in_(ids), Attempt.state == "sending")
                          .values(state="interrupted", passed=False, failures=[INTERRUPTED]))
             session.exec(update(Delivery).where(Delivery.id == prepared.delivery_id,
                                                 Delivery.lease_owner == self.owner)
@@ -150,7 +167,7 @@ class Dispatcher:
         while self._to_record:
             batch, self._to_record = self._to_record, []
             try:
-                outcomes = await self._record([(p, sent) for p, sent, _f in batch])
+                outcomes = await self._record([item for _p, sent, _f in batch for item in sent])
             except Exception as exc:  # the leases stay; the slots are taken over when they expire
                 log.exception("recording %d replies failed", len(batch))
                 for _p, _sent, future in batch:
@@ -175,33 +192,47 @@ class Dispatcher:
         ).all()}
         rules = {c.id: reply_rules(c.family, merchants[c.merchant_id], c.activity) for c in claimed}
         known, licences = _known_purchases(session, [c for c in claimed if rules[c.id].purchase])
-        built = [self._build(c, merchants[c.merchant_id], now, now_wall) for c in claimed]
+        plans = {c.id: _plan(c, merchants[c.merchant_id]) for c in claimed}
+        built = [self._build(c, merchants[c.merchant_id], plans[c.id], now, now_wall) for c in claimed]
         # One executemany INSERT … RETURNING instead of an ORM object and a flush per attempt.
-        returning = insert(Attempt).returning(Attempt.delivery_id, Attempt.id)  # type: ignore[arg-type]
-        attempt_ids = dict(session.execute(returning, [row for row, *_rest in built]).all())
-        return [_Prepared(c.id, c.merchant_id, attempt_ids[c.id], r.method, r.url, r.headers, r.body,
-                          _expectations(c, rules[c.id], known, licences)) for c, (_row, r) in zip(claimed, built)]
+        returning = insert(Attempt).returning(Attempt.delivery_id, Attempt.number, Attempt.id)  # type: ignore[arg-type]
+        rows = [row for group in built for row, _request in group]
+        attempt_ids = {(d, n): i for d, n, i in session.execute(returning, rows).all()}
+        self._make_room(session, plans, now_wall)
+        return [_group(c, group, attempt_ids, plans[c.id], _expectations(c, rules[c.id], known, licences))
+                for c, group in zip(claimed, built)]
 
     @staticmethod
-    def _build(claimed: Claimed, merchant: Merchant, now: datetime, now_wall: datetime
-               ) -> tuple[dict[str, Any], SignedRequest]:
-        """The row of the delivery's next attempt (already counted by the claim), signed and ``sending``."""
-        request = signed_request(merchant, claimed.family, claimed.activity, claimed.params, claimed.test_flag)
-        row = {  # every column given: one shape for the whole executemany
-            "delivery_id": claimed.id, "number": claimed.attempt_count, "manual": claimed.manual_pending > 0,
-            "state": "sending", "due_at": claimed.next_attempt_at or now, "sent_at": now, "sent_wall": now_wall,
-            "business_id": request.business_id, "method": request.method, "url": request.url,
-            "request_headers": request.headers, "request_body": request.body.decode("utf-8"),
-            "response_status": None, "response_headers": {}, "response_body": None, "elapsed_ms": None,
-            "error": None, "passed": None, "failures": [], "warnings": [],
-        }
-        return row, request
+    def _build(claimed: Claimed, merchant: Merchant, plan: faults.Plan, now: datetime, now_wall: datetime
+               ) -> list[tuple[dict[str, Any], SignedRequest]]:
+        """The rows of the delivery's next attempt (already counted by the claim) and of its faulted
+        extras, in sending order, signed and ``sending``."""
+        def sign() -> SignedRequest:
+            return signed_request(merchant, claimed.family, claimed.activity, claimed.params, claimed.test_flag)
+
+        request = sign()
+        own = ((claimed.fault,) if claimed.fault else ()) + plan.own
+        requests = [*((faults.probe(sign(), kind, merchant), kind) for kind in plan.probes),
+                    (request, faults.label(own)), *((request, kind) for kind in plan.repeats)]
+        return [(_row(claimed, r, claimed.attempt_count + n, fault, now, now_wall), r)
+                for n, (r, fault) in enumerate(requests)]
+
+    def _make_room(self, session: Session, plans: dict[int, faults.Plan], now_wall: datetime) -> None:
+        """Count the faulted extras among the deliveries' attempts, and lengthen their leases to cover them."""
+        for delivery_id, plan in plans.items():
+            if plan.extra or plan.hold_s:
+                lease_s = (2 + plan.extra) * self.timeout_s + plan.hold_s + LEASE_MARGIN_S
+                session.exec(update(Delivery).where(col(Delivery.id) == delivery_id).values(
+                    attempt_count=col(Delivery.attempt_count) + plan.extra,
+                    lease_until=now_wall + timedelta(seconds=lease_s)))
 
     # -- phase 2: the HTTP request ---------------------------------------------------------
     async def _post(self, prepared: _Prepared) -> _Sent:
         assert self._http is not None, "dispatcher not started"
         sent_headers = dict(prepared.headers)
         started = time.perf_counter()
+        if prepared.hold_s:  # slow_send: the attempt's time includes the hold; the reply still has the full timeout
+            await asyncio.sleep(prepared.hold_s)
         # ceil_threshold: aiohttp rounds longer deadlines up to a whole second; the 5 s are exact here.
         timeout = aiohttp.ClientTimeout(total=self.timeout_s, ceil_threshold=self.timeout_s + 1)
         try:
@@ -249,8 +280,8 @@ class Dispatcher:
                      *session.exec(select(Order).where(col(Order.id).in_({i.order_id for i in instances}))).all(),
                      *session.exec(select(Merchant).where(
                          col(Merchant.id).in_({d.merchant_id for d in deliveries.values()}))).all()]
-        verdicts = [judge(reply, prepared.expect) for prepared, (reply, *_rest) in results]
-        judged = [(deliveries[p.delivery_id], v) for (p, _), v in zip(results, verdicts)]
+        verdicts = _judge_all(results)
+        judged = [(deliveries[p.delivery_id], v) for (p, _), v in zip(results, verdicts) if p.of is None]
         self._check_unique(session, judged)
         _warn_without_query_order(session, judged)
         outcomes, replies = [], []
@@ -266,6 +297,8 @@ class Dispatcher:
                     "error": reply.transport_error or ("timeout" if reply.timed_out else None),
                     "passed": verdict.passed, "failures": verdict.failures, "warnings": verdict.warnings,
                 })
+                if prepared.of is not None:  # a faulted extra: recorded, never deciding the delivery
+                    continue
                 delivery.last_verdict = verdict.summary
                 release(delivery)
                 if delivery.status == "scheduled":  # not cancelled while the request was out
@@ -363,6 +396,51 @@ def next_due(delivery: Delivery, now: datetime) -> Optional[datetime]:
         policy = RetryPolicy(delivery.slots_total, delivery.interval_s, delivery.first_delay_s)
         return policy.slot_time(delivery.schedule_start, delivery.slots_used)
     return None
+
+
+def _plan(claimed: Claimed, merchant: Merchant) -> faults.Plan:
+    """The merchant's faults for this attempt: normal traffic only (no manual restart, no dial test)."""
+    if claimed.manual_pending > 0 or claimed.kind in faults.UNFAULTED_KINDS:
+        return faults.NO_FAULTS
+    return faults.plan(merchant, claimed.id, claimed.attempt_count)
+
+
+def _row(claimed: Claimed, request: SignedRequest, number: int, fault: Optional[str], now: datetime,
+         now_wall: datetime) -> dict[str, Any]:
+    return {  # every column given: one shape for the whole executemany
+        "delivery_id": claimed.id, "number": number, "manual": claimed.manual_pending > 0,
+        "state": "sending", "due_at": claimed.next_attempt_at or now, "sent_at": now, "sent_wall": now_wall,
+        "business_id": request.business_id, "method": request.method, "url": request.url,
+        "request_headers": request.headers, "request_body": request.body.decode("utf-8"),
+        "response_status": None, "response_headers": {}, "response_body": None, "elapsed_ms": None,
+        "error": None, "passed": None, "failures": [], "warnings": [], "fault": fault,
+    }
+
+
+def _group(claimed: Claimed, group: list[tuple[dict[str, Any], SignedRequest]], attempt_ids: dict[tuple[int, int], int],
+           plan: faults.Plan, expect: Expectations) -> _Prepared:
+    """The real attempt to send, with its faulted extras before and after it."""
+    items = [_Prepared(claimed.id, claimed.merchant_id, attempt_ids[(claimed.id, row["number"])], r.method, r.url,
+                       r.headers, r.body, expect, row["fault"]) for row, r in group]
+    main_at = len(plan.probes)
+    main = items[main_at]
+    extras = [replace(item, of=main.attempt_id) for item in items]
+    return replace(main, hold_s=plan.hold_s, before=tuple(extras[:main_at]), after=tuple(extras[main_at + 1:]))
+
+
+def _judge_all(results: list[tuple[_Prepared, _Sent]]) -> list[Verdict]:
+    """Judge each reply; a duplicate must carry its first's instanceId, and a faulted extra is explained."""
+    verdicts: dict[int, Verdict] = {}
+    for prepared, (reply, *_rest) in results:
+        first = verdicts.get(prepared.of or 0) if prepared.fault == faults.DUPLICATE else None
+        expect = prepared.expect
+        if first is not None and first.passed and first.instance_id and expect.known_instance_id is None:
+            expect = replace(expect, known_instance_id=first.instance_id)
+        verdict = judge(reply, expect)
+        if prepared.of is not None and prepared.fault:
+            verdict.warnings.append(faults.explain(prepared.fault, verdict.passed))
+        verdicts[prepared.attempt_id] = verdict
+    return [verdicts[p.attempt_id] for p, _sent in results]
 
 
 def _warn_without_query_order(session: Session, judged: list[tuple[Delivery, Verdict]]) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from ..delivery.faults import KINDS as FAULT_KINDS, MAX_SLOW_SEND_S
 from ..jsonbody import StrictInput
 from ..protocol.crypto import RSA_PADDINGS
 from .periods import PERIOD_TYPES
@@ -21,6 +22,7 @@ POLICY_NAMES = ("purchase", "upgrade", "renewal", "freeze", "unfreeze", "release
 
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 ActivityName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,31}$")]
+Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class _Input(StrictInput):
@@ -59,6 +61,8 @@ class MerchantPatch(_Input):
     retry_overrides: Optional[dict[Literal[POLICY_NAMES], RetryOverride]] = None  # type: ignore[valid-type]
     contact_email: Optional[str] = Field(default=None, max_length=128)
     contact_mobile: Optional[str] = Field(default=None, max_length=32)
+    faults: Optional[dict[Literal[FAULT_KINDS], Rate]] = None  # type: ignore[valid-type]
+    slow_send_s: Optional[float] = Field(default=None, ge=0, le=MAX_SLOW_SEND_S, allow_inf_nan=False)
 
     _url = field_validator("production_url", "kit_base_url")(_http_url)
 

@@ -49,7 +49,7 @@ def _login_url(value: Optional[str]) -> Optional[str]:
     return value
 
 
-def _public_key(value: Optional[str]) -> Optional[str]:
+def checked_public_key(value: Optional[str]) -> Optional[str]:
     """An RSA public key of at least 2048 bits: PEM (SPKI or PKCS#1) or bare Base64 DER."""
     if value is None:
         return None
@@ -71,7 +71,7 @@ class AppInput(StrictInput):
     client_secret: Optional[str] = Field(default=None, min_length=16, max_length=128)
 
     _login_url = field_validator("login_url")(_login_url)
-    _public_key = field_validator("public_key")(_public_key)
+    _public_key = field_validator("public_key")(checked_public_key)
 
 
 class AppPatch(StrictInput):
@@ -82,7 +82,7 @@ class AppPatch(StrictInput):
     public_key: Optional[str] = Field(default=None, max_length=8192)
 
     _login_url = field_validator("login_url")(_login_url)
-    _public_key = field_validator("public_key")(_public_key)
+    _public_key = field_validator("public_key")(checked_public_key)
 
 
 class UserInput(StrictInput):

@@ -45,6 +45,9 @@ class Merchant(SQLModel, table=True):
     builtin_stub: bool = False  # points at the built-in demo merchant; its URL follows the bound port
     contact_email: Optional[str] = None
     contact_mobile: Optional[str] = None
+    # Outbound faults on normal traffic (delivery.faults): kind -> rate per attempt, and the hold of slow_send.
+    faults: dict = _json()
+    slow_send_s: float = 3.0
     created_at: NaiveDatetime
 
 
@@ -191,6 +194,7 @@ class Attempt(SQLModel, table=True):
     passed: Optional[bool] = None
     failures: list = _json_list()
     warnings: list = _json_list()
+    fault: Optional[str] = None  # the outbound faults of this request, comma-separated (delivery.faults)
 
     __table_args__ = (UniqueConstraint("delivery_id", "number"),)
 

@@ -217,6 +217,26 @@ class SandboxClient:
     async def delivery(self, delivery_id: int) -> Delivery:
         return Delivery.from_json(await self.request("GET", f"/deliveries/{delivery_id}"))
 
+    async def traffic(self, merchant_id: str, since_id: Optional[int] = None) -> list[dict[str, Any]]:
+        """The merchant's answered attempts as exported for ``python -m emulator replay``, oldest
+        first, every page read; ``since_id``: only the attempts after that id."""
+        import json
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        path, lines, cursor = f"/merchants/{merchant_id}/traffic", [], since_id or 0
+        while True:
+            async with self._session.get(self.base_url + PREFIX + path, params={"since_id": str(cursor)}) as response:
+                text = await response.text()
+                following = response.headers.get("X-Next-Since-Id")
+                if response.status >= 400:
+                    data = json.loads(text or "null")
+                    raise SandboxError(response.status, (data or {}).get("error", data), "GET", path)
+            lines += [json.loads(line) for line in text.split("\n") if line.strip()]
+            if following is None:
+                return lines
+            cursor = int(following)
+
     async def restart(self, delivery: Union[int, Delivery]) -> Delivery:
         delivery_id = delivery.id if isinstance(delivery, Delivery) else delivery
         await self.request("POST", f"/deliveries/{delivery_id}/restart")

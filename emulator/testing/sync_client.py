@@ -102,6 +102,7 @@ class SyncSandboxClient:
     deliveries = _blocking(SandboxClient.deliveries)
     delivery = _blocking(SandboxClient.delivery)
     restart = _blocking(SandboxClient.restart)
+    traffic = _blocking(SandboxClient.traffic)
     wait_for_delivery = _blocking(SandboxClient.wait_for_delivery)
     wait_for_state = _blocking(SandboxClient.wait_for_state)
     # clock, reset, scenarios

@@ -22,6 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 BASIC_KEY = "joint-basic-key-0001"
 KIT_KEY = "joint-kit-key-0001"
 KIT_PATH = "/produceAPI/v2/"
+KNOWN_ACTIVITIES = frozenset({  # §5 and §6, and upgradeInstance (a License activity renamed in a test)
+    "newInstance", "refreshInstance", "expireInstance", "releaseInstance", "upgrade", "upgradeInstance",
+    "getLicense", "refreshLicense", "expireLicense", "releaseLicense", "upgradeLicense", "changeLicenseStatus",
+    "getLicenseAsync",
+})
 
 
 def _hex_hmac(key: str, message: bytes) -> str:
@@ -81,6 +86,8 @@ class JointMerchant:
             answer = {"resultCode": "000001", "resultMsg": "bad signature"}
         elif name in self.fail_with:
             answer = {"resultCode": self.fail_with[name], "resultMsg": "told to fail"}
+        elif name not in KNOWN_ACTIVITIES:
+            answer = {"resultCode": "000002", "resultMsg": f"unknown activity {name}"}
         elif name == "newInstance":
             order = body["orderInfo"][0]
             instance = self._instances.setdefault(order["orderId"], "inst-" + order["businessId"][:18])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import (catalogue, clock, dashboard, deliveries, dialtests, enterprises, live, login_apps, merchants, openapi,
-               orders, protocol, scenarios, settings)
+from . import (catalogue, certify, clock, dashboard, deliveries, dialtests, enterprises, live, login_apps, merchants,
+               openapi, orders, protocol, scenarios, settings)
 
 
 def setup_routes(app: web.Application) -> None:
     for module in (dashboard, merchants, catalogue, orders, deliveries, openapi, login_apps, enterprises, dialtests,
-                   scenarios, clock, protocol, settings, live):
+                   certify, scenarios, clock, protocol, settings, live):
         module.setup(app)

@@ -1,0 +1,1 @@
+"""Merchant certification: one battery of cases, run against a merchant interface, reported."""
