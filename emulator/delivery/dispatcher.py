@@ -213,7 +213,8 @@ class Dispatcher:
         request = sign()
         own = ((claimed.fault,) if claimed.fault else ()) + plan.own
         requests = [*((faults.probe(sign(), kind, merchant), kind) for kind in plan.probes),
-                    (request, faults.label(own)), *((request, kind) for kind in plan.repeats)]
+                    (request, faults.label(own)),
+                    *((faults.duplicate(request, merchant), kind) for kind in plan.repeats)]
         return [(_row(claimed, r, claimed.attempt_count + n, fault, now, now_wall), r)
                 for n, (r, fault) in enumerate(requests)]
 

@@ -7,8 +7,8 @@ mutations; the dispatcher and the claims apply them.
 
 - ``stale_timestamp``, ``wrong_signature``: a probe, signed wrongly, is sent as an extra attempt
   before the real one; a correct merchant refuses it, and it never uses a slot of the schedule.
-- ``duplicate``: the real attempt's request is sent a second time, byte-identical, as an extra
-  attempt right after it.
+- ``duplicate``: the real attempt's call is delivered a second time, as an extra attempt right
+  after it: the same body (and businessId), signed again with a new nonce and timestamp.
 - ``slow_send``: the real attempt is held back ``slow_send_s`` seconds before it leaves.
 - ``out_of_order``: a due delivery lets a later delivery of its instance go first (``claims``).
 """
@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote
 
 from ..protocol.outbound import SignedRequest
 from ..protocol.signing import (
-    append_query, basic_signature, basic_signed_query, kit_x_sign, v1_signed_query, v1_timestamp,
+    append_query, basic_signature, basic_signed_query, kit_x_sign, new_nonce, v1_signed_query, v1_timestamp,
 )
 from ..store.tables import Merchant
 
@@ -100,23 +100,35 @@ def probe(request: SignedRequest, kind: str, merchant: Merchant) -> SignedReques
 
 def stale(request: SignedRequest, merchant: Merchant, moment: datetime) -> SignedRequest:
     """The same request signed again with the wall-clock ``moment`` as its timestamp (§2a, §2b, §2c)."""
+    return _resigned(request, merchant, moment)
+
+
+def duplicate(request: SignedRequest, merchant: Merchant) -> SignedRequest:
+    """The same call delivered once more: the same body (and businessId), signed again now with a new
+    nonce, so that a merchant guarding against replays (§2a) still has to answer it idempotently."""
+    return _resigned(request, merchant, datetime.now(timezone.utc), new_nonce())
+
+
+def _resigned(request: SignedRequest, merchant: Merchant, moment: datetime, nonce: Optional[str] = None
+              ) -> SignedRequest:
+    """``request`` signed again at ``moment``, with its own nonce unless ``nonce`` is given."""
     millis = str(int(moment.timestamp() * 1000))
     if "x-sign" in request.headers:  # kit sync (§2b)
-        nonce = request.headers["x-nonce"]
+        nonce = nonce or request.headers["x-nonce"]
         sign = kit_x_sign(merchant.kit_key or "", nonce, millis, request.body,
                           upper=merchant.kit_sign_hex_case == "upper")
-        return replace(request, headers={**request.headers, "x-timestamp": millis, "x-sign": sign})
+        return replace(request, headers={**request.headers, "x-timestamp": millis, "x-nonce": nonce, "x-sign": sign})
     prefix = append_query(merchant.production_url, "")
     if not request.url.startswith(prefix):
         raise ValueError("the request was not made for this merchant's production URL")
-    if _AUTH_TOKEN.search(request.url):  # V1 GET (§2c)
+    if _AUTH_TOKEN.search(request.url):  # V1 GET (§2c): no nonce, a new timeStamp
         params = _query_params(request.url[len(prefix):])
         params["timeStamp"] = v1_timestamp(moment)
         return replace(request, url=prefix + v1_signed_query(merchant.access_key, params))
     found = _BASIC_TAIL.search(request.url)  # §2a
     if found is None:
         raise ValueError("the request carries no §2a signature")
-    nonce = found.group(2)
+    nonce = nonce or found.group(2)
     signature = basic_signature(merchant.access_key, nonce, millis, request.body,
                                 upper=merchant.signature_hex_case == "upper")
     return replace(request, url=prefix + basic_signed_query(signature, millis, nonce))
@@ -152,7 +164,7 @@ def _query_params(query: str) -> dict[str, str]:
 _WHAT = {
     STALE_TIMESTAMP: "signed with a timestamp 10 minutes in the past",
     WRONG_SIGNATURE: "sent with a corrupted signature",
-    DUPLICATE: "a byte-identical repeat of the attempt before it",
+    DUPLICATE: "a repeat of the attempt before it (the same body, a new nonce and timestamp)",
 }
 
 

@@ -18,6 +18,7 @@ import asyncio
 import hashlib
 import json
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, get_args
 
@@ -87,6 +88,8 @@ class MerchantStub:
         self._by_line: dict[str, str] = {}  # orderLineId -> instanceId
         self._by_order: dict[str, str] = {}  # joint-operation orderId -> instanceId
         self.client_secrets: dict[str, str] = {}  # clientId -> clientSecret decrypted from applicationSync
+        self._nonces: set[str] = set()  # seen within the window: replays are refused (§2a)
+        self._nonce_times: deque[tuple[float, str]] = deque()  # (first seen, nonce), oldest first
 
     # -- wiring ----------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -106,6 +109,8 @@ class MerchantStub:
         self._by_line.clear()
         self._by_order.clear()
         self.client_secrets.clear()
+        self._nonces.clear()
+        self._nonce_times.clear()
         self.order_details.clear()
 
     def calls(self, activity: Optional[str] = None) -> list[ReceivedCall]:
@@ -140,6 +145,17 @@ class MerchantStub:
             return f"timestamp {timestamp} is outside the {self.signature_window_s:g} s window"
         if not verify_basic_signature(self.access_key, query["nonce"], timestamp, raw, query["signature"]):
             return "signature does not match the body"
+        return self._replay_problem(query["nonce"])
+
+    def _replay_problem(self, nonce: str) -> Optional[str]:
+        """A nonce seen within the window is a replay (§2a: cache nonces against replays)."""
+        now = time.time()
+        while self._nonce_times and now - self._nonce_times[0][0] > 2 * self.signature_window_s:
+            self._nonces.discard(self._nonce_times.popleft()[1])
+        if nonce in self._nonces:
+            return f"nonce {nonce} was already used (a replayed request)"
+        self._nonces.add(nonce)
+        self._nonce_times.append((now, nonce))
         return None
 
     async def _answer(self, activity: Optional[str], body: dict[str, Any], problem: Optional[str]) -> tuple[int, str]:
