@@ -310,6 +310,15 @@ class SandboxClient:
     async def run_scenario(self, name: str) -> dict[str, Any]:
         return await self.request("POST", f"/scenarios/{name}/run")
 
+    # -- certification --------------------------------------------------------------------
+    async def certify(self, merchant_url: str, key: str, family: str = "saas_v2_slim", **options: Any
+                      ) -> dict[str, Any]:
+        """Run the certification battery against ``merchant_url`` (on a throw-away emulator of its own,
+        so this one's clock and traffic are untouched); the report, with ``passed`` and ``cases``.
+        ``options``: ``kit_key``, ``public_key``, ``signature_hex_case``."""
+        return await self.request("POST", "/certify", {"merchant_url": merchant_url, "key": key, "family": family,
+                                                        **options})
+
     # -- License 2.0 ----------------------------------------------------------------------
     async def license_codes(self, merchant_id: Optional[str] = None) -> list[dict[str, Any]]:
         """Authorization codes: test codes and the licences of License orders (with their ``instance``)."""

@@ -113,6 +113,8 @@ class SyncSandboxClient:
     set_clock = _blocking(SandboxClient.set_clock)
     reset = _blocking(SandboxClient.reset)
     run_scenario = _blocking(SandboxClient.run_scenario)
+    # certification
+    certify = _blocking(SandboxClient.certify)
     # License 2.0
     license_codes = _blocking(SandboxClient.license_codes)
     request_license_async = _blocking(SandboxClient.request_license_async)

@@ -152,3 +152,11 @@ async def test_a_joint_merchant_is_certified_with_its_kit_syncs(merchant) -> Non
     assert report.passed, reports.text(report)
     without_kit = await certify(url, jm.BASIC_KEY, "saas_v2_joint")
     assert {r.case.id: r.outcome for r in without_kit.results}["kit.bind_chain"] == "skipped"
+
+
+async def test_the_pytest_client_certifies_a_merchant(emulator: EmulatorServer) -> None:
+    from emulator.testing.client import SandboxClient
+
+    async with SandboxClient(emulator.url) as client:
+        report = await client.certify(emulator.url + "/demo-merchant/produce", DEMO_KEY)
+    assert report["passed"] is True and {c["outcome"] for c in report["cases"]} == {"passed"}
