@@ -54,6 +54,10 @@ ROUTES: list[tuple[str, str, st.SearchStrategy[Any]]] = [
                                           "departments", "users")),
     ("POST", "/kit/credential-flow", objects_with("client_id")),
     ("PATCH", "/oauth/apps/demoapp0000000000000000000000001", objects_with("name", "login_url", "public_key")),
+    ("POST", "/orders/{order}/license-async", objects_with("device_fingerprint", "event_id")),
+    ("POST", "/orders/{order}/deliver-license", objects_with("license", "instance_id")),
+    ("PATCH", "/merchants/demo", objects_with("faults", "slow_send_s", "license_field", "license_activities")),
+    ("POST", "/certify", objects_with("merchant_url", "key", "family", "kit_key", "public_key")),
 ]
 
 
