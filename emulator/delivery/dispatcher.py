@@ -190,7 +190,7 @@ class Dispatcher:
         merchants = {m.id: m for m in session.exec(
             select(Merchant).where(col(Merchant.id).in_({c.merchant_id for c in claimed}))
         ).all()}
-        rules = {c.id: reply_rules(c.family, merchants[c.merchant_id], c.activity) for c in claimed}
+        rules = {c.id: reply_rules(c.family, merchants[c.merchant_id], c.activity, c.kind) for c in claimed}
         known, licences = _known_purchases(session, [c for c in claimed if rules[c.id].purchase])
         plans = {c.id: _plan(c, merchants[c.merchant_id]) for c in claimed}
         built = [self._build(c, merchants[c.merchant_id], plans[c.id], now, now_wall) for c in claimed]
@@ -208,7 +208,8 @@ class Dispatcher:
         """The rows of the delivery's next attempt (already counted by the claim) and of its faulted
         extras, in sending order, signed and ``sending``."""
         def sign() -> SignedRequest:
-            return signed_request(merchant, claimed.family, claimed.activity, claimed.params, claimed.test_flag)
+            return signed_request(merchant, claimed.family, claimed.activity, claimed.params, claimed.test_flag,
+                                  claimed.kind)
 
         request = sign()
         own = ((claimed.fault,) if claimed.fault else ()) + plan.own

@@ -10,6 +10,7 @@ from ..jsonbody import StrictInput
 from ..oauth.service import DEFAULT_PASSWORD
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+DEFAULT_DEPARTMENT = "00000001"  # the one department of an enterprise bound without departments
 
 
 class DepartmentInput(StrictInput):
@@ -61,11 +62,12 @@ class BindInput(StrictInput):
     @model_validator(mode="after")
     def _consistent(self) -> "BindInput":
         check_tree([(d.org_code, d.parent_code) for d in self.departments], "departments")
-        codes = {d.org_code for d in self.departments}
+        codes = {d.org_code for d in self.departments} or {DEFAULT_DEPARTMENT}
         names: set[str] = set()
         for index, user in enumerate(self.users):
-            if self.departments and user.org_code not in codes:
-                raise ValueError(f"users[{index}].org_code {user.org_code!r} is not one of the departments")
+            if user.org_code not in codes:
+                known = "one of the departments" if self.departments else f"the default department {DEFAULT_DEPARTMENT}"
+                raise ValueError(f"users[{index}].org_code {user.org_code!r} is not {known}")
             if user.user_name in names:
                 raise ValueError(f"users[{index}].user_name {user.user_name!r} is given twice")
             names.add(user.user_name)

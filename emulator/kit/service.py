@@ -32,7 +32,7 @@ from ..store import Store
 from ..store.tables import (
     Delivery, Instance, KitCall, KitOrg, KitTenant, KitUser, Merchant, OAuthApp, OAuthToken, OAuthUser, Order,
 )
-from .inputs import BindInput, DepartmentInput, DepartmentPatch, MemberInput, MemberPatch, check_tree
+from .inputs import DEFAULT_DEPARTMENT, BindInput, DepartmentInput, DepartmentPatch, MemberInput, MemberPatch, check_tree
 
 KIND = "kit_sync"
 KIT_FAMILIES = ("saas_v2_joint",)
@@ -121,6 +121,9 @@ class Kit:
             tenant_id = data.tenant_id or uuid.uuid4().hex
             if await session.get(KitTenant, tenant_id) is not None:
                 raise Conflict(f"enterprise {tenant_id} already exists", field="tenant_id")
+            if (await session.exec(select(OAuthApp).where(OAuthApp.tenant_id == tenant_id))).first() is not None:
+                raise Conflict(f"{tenant_id} is the test tenant of a unified-login application; a buyer's enterprise "
+                               "needs its own id", field="tenant_id")
             origin = await session.get(Order, instance.order_id)
             tenant = KitTenant(
                 tenant_id=tenant_id, merchant_id=merchant.id, client_id=app.client_id, instance_key=instance.key,
@@ -141,6 +144,9 @@ class Kit:
             merchant = await _kit_merchant(session, app.merchant_id)
             _require_public_key(app)
             existing = await session.get(KitTenant, app.tenant_id)
+            if existing is not None and existing.instance_key is not None:
+                raise Conflict(f"enterprise {app.tenant_id} is bound to instance {existing.instance_key}; it is not "
+                               "this application's test tenant", field="client_id")
             if existing is not None:
                 await self._clear(session, existing)
             tenant = KitTenant(
@@ -155,7 +161,7 @@ class Kit:
     async def _start_chain(self, session: AsyncSession, merchant: Merchant, app: OAuthApp, tenant: KitTenant,
                            instance: Optional[Instance], data: BindInput) -> None:
         now = self.clock.now()
-        departments = data.departments or [DepartmentInput(org_code="00000001", name=tenant.name)]
+        departments = data.departments or [DepartmentInput(org_code=DEFAULT_DEPARTMENT, name=tenant.name)]
         members = data.users or [MemberInput(user_name=f"admin.{tenant.tenant_code}", name="Admin",
                                              org_code=departments[0].org_code, role="admin")]
         session.add(tenant)

@@ -37,12 +37,12 @@ def grace_end(instance: Instance, product: Product) -> datetime:
 def plan_next_event(instance: Instance, product: Product, grace_call: bool = False) -> None:
     """Set the instance's next clock-driven transition from its state: ``expire``, then (for a
     family whose end of grace is a call, ``grace_call``) ``grace_end``, then ``release``."""
-    just_expired = instance.next_event == "expire"
+    grace_pending = instance.next_event in ("expire", "grace_end")  # the end-of-grace call is still to come
     instance.next_event, instance.next_event_at = None, None
     if instance.state in ENDED or instance.expire_at is None:
         return
     if instance.state == FROZEN and instance.frozen_reason == "expired":
-        if grace_call and just_expired:
+        if grace_call and grace_pending:
             instance.next_event, instance.next_event_at = "grace_end", grace_end(instance, product)
         else:
             instance.next_event, instance.next_event_at = "release", release_time(instance, product)

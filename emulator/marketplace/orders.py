@@ -22,7 +22,7 @@ from ..protocol.families import require_emulated
 from ..protocol.license_v2 import async_members
 from ..store import Store
 from ..store.batches import GroupCommit
-from ..store.tables import Delivery, Instance, Merchant, Order, OrderLine, Product
+from ..store.tables import Delivery, Instance, LicenseCode, Merchant, Order, OrderLine, Product
 from . import lifecycle as lc
 from .callbacks import Callback, CallbackKind, OrderFacts
 from .catalogue import get_merchant, get_product, product_not_found
@@ -180,7 +180,7 @@ class Orders:
             linear_value=data.linear_value, state=lc.PENDING, trial=data.trial,
             expire_at=expire_at, family=merchant.family, created_at=now,
         )
-        lc.plan_next_event(instance, product)
+        _plan(instance, product)
         order.instance_key = instance.key
         facts = order_facts(order, line, data.trial, data.extend_params)
         session.add_all([order, line, instance, new_delivery(merchant, Callback(
@@ -208,7 +208,7 @@ class Orders:
             target = await get_product(session, data.product) if data.product else product
             now = self.clock.now().replace(microsecond=0)
             was_expired = lc.is_expired_frozen(instance)
-            told_frozen = was_expired and instance.next_event != "grace_end"  # License: not before grace ends
+            told_frozen = was_expired and await _told_frozen(session, instance.key)
             assert instance.expire_at is not None and target.period_type is not None
             previous = instance.expire_at
             new_expiry = expiry(previous, target.period_type, data.period_number, target.expiry_rounding)
@@ -241,7 +241,7 @@ class Orders:
                 raise InvalidInput("the formal product must belong to the same merchant", field="product")
             now = self.clock.now().replace(microsecond=0)
             was_expired = lc.is_expired_frozen(instance)
-            told_frozen = was_expired and instance.next_event != "grace_end"  # License: not before grace ends
+            told_frozen = was_expired and await _told_frozen(session, instance.key)
             assert target.period_type is not None
             new_expiry = expiry(now, target.period_type, data.period_number, target.expiry_rounding)
             order = await self._new_order(session, merchant, "TRIAL_TO_FORMAL", now, related=instance.order_id,
@@ -363,8 +363,19 @@ class Orders:
                 raise Conflict(f"instance {instance.key} is not a License 2.0 purchase", field="family")
             lc.require_state(instance, "deliver a licence by hand", (lc.PENDING,))
             now = self.clock.now()
+            instance_id = data.instance_id or f"manual-{instance.key}"
+            bound = (await session.exec(select(Instance.key).where(
+                Instance.merchant_id == instance.merchant_id, Instance.instance_id == instance_id))).first()
+            if bound is not None:
+                raise Conflict(f"instanceId {instance_id} is already bound to order line {bound} (PROTOCOL §4 R2)",
+                               field="instance_id")
+            taken = await session.get(LicenseCode, data.license)
+            if taken is not None:
+                raise Conflict(f"licence {data.license} is already an authorization code"
+                               + (f" of order line {taken.instance_key}" if taken.instance_key else " (a test code)"),
+                               field="license")
             await cancel_open(session, instance.key, now, "cancelled: the licence was delivered by hand")
-            instance.instance_id = data.instance_id or f"manual-{instance.key}"
+            instance.instance_id = instance_id
             instance.state, instance.ready = lc.ACTIVE, True
             order = await _get_order(session, instance.order_id)
             order.status = "delivered"
@@ -429,7 +440,7 @@ class Orders:
                       product: Product, now: datetime, known_open: Optional[Sequence[Delivery]] = None) -> None:
         already_frozen = instance.state == lc.FROZEN
         instance.state, instance.frozen_reason = lc.FROZEN, "expired"
-        lc.plan_next_event(instance, product, families.require_emulated(instance.family).grace_call)
+        _plan(instance, product)
         session.add(instance)
         if not already_frozen and instance.instance_id is not None:
             await self._send_status(session, merchant, instance, CallbackKind.FREEZE, now, known_open)
@@ -438,7 +449,7 @@ class Orders:
                          now: datetime, known_open: Optional[Sequence[Delivery]] = None) -> None:
         """License 2.0: once expiry and grace have passed the code is frozen (PROTOCOL §6)."""
         instance.next_event = None
-        lc.plan_next_event(instance, product)
+        _plan(instance, product)
         session.add(instance)
         if instance.instance_id is not None:
             await self._send_status(session, merchant, instance, CallbackKind.GRACE_END, now, known_open)
@@ -504,7 +515,7 @@ class Orders:
         product = await get_product(session, instance.product_id)
         now = self.clock.now()
         instance.expire_at = line.previous_expire_at  # an expired instance's release moves with it
-        lc.plan_next_event(instance, product)
+        _plan(instance, product)
         renewal.status = "unsubscribed"
         session.add_all([instance, renewal])
         await enqueue(session, merchant, Callback(
@@ -519,7 +530,7 @@ class Orders:
         instance.product_id = product.id
         if linear_value is not None:
             instance.linear_value = linear_value
-        lc.plan_next_event(instance, product)
+        _plan(instance, product)
 
     async def _unfreeze_if_recovered(self, session: AsyncSession, merchant: Merchant, instance: Instance,
                                      product: Product, was_expired: bool, told_frozen: bool, now: datetime,
@@ -527,10 +538,10 @@ class Orders:
         """A renewal in grace or retention unfreezes once its own call has finished (PROTOCOL §10);
         the merchant is told only if it was told of the freeze (a License code in grace was not)."""
         if not was_expired or instance.expire_at is None or instance.expire_at <= now:
-            lc.plan_next_event(instance, product)
+            _plan(instance, product)
             return
         instance.state, instance.frozen_reason = lc.ACTIVE, None
-        lc.plan_next_event(instance, product)
+        _plan(instance, product)
         unfreezes = told_frozen and families.unfreezes_after_renewal(instance.family)
         # what is left of the freeze is superseded (PROTOCOL §9), by the UNFREEZE or by the renewal itself
         await cancel_open(session, instance.key, now, "superseded by UNFREEZE" if unfreezes else
@@ -608,6 +619,24 @@ class Orders:
             linear_value=linear_value, amount=str(amount), expire_at=expire_at,
             previous_expire_at=previous_expire_at,
         )
+
+
+def _plan(instance: Instance, product: Product) -> None:
+    """The instance's next transition; the end of grace is one for families that send a call then."""
+    lc.plan_next_event(instance, product, families.require_emulated(instance.family).grace_call)
+
+
+async def _told_frozen(session: AsyncSession, instance_key: str) -> bool:
+    """Whether the last status the merchant was told is a freeze (``status``/``instanceStatus``
+    FREEZE; an ``expireLicense`` is an expiry, not a freeze of the code, §6)."""
+    last = (await session.exec(
+        select(Delivery).where(Delivery.instance_key == instance_key,
+                               col(Delivery.kind).in_(("freeze", "grace_end", "unfreeze")),
+                               Delivery.status != "cancelled")
+        .order_by(col(Delivery.id).desc()).limit(1))).first()
+    if last is None:
+        return False
+    return "FREEZE" in (last.params.get("status"), last.params.get("instanceStatus"))
 
 
 def order_facts(order: Order, line: OrderLine, trial: bool,

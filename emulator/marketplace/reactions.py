@@ -13,7 +13,7 @@ from ..protocol import families
 from ..store.tables import Delivery, Instance, Merchant, Order
 from . import lifecycle as lc
 from .callbacks import Callback, CallbackKind
-from .licences import register_order_licence
+from .licences import MAX_CODE, register_order_licence
 
 
 def react(name: str, session: Session, delivery: Delivery, verdict: Verdict, now: datetime) -> None:
@@ -25,7 +25,10 @@ def react(name: str, session: Session, delivery: Delivery, verdict: Verdict, now
     if name == "purchase_delivered" and verdict.passed:
         licence = verdict.licence
         if licence is not None and families.require_emulated(instance.family).holds_failed_purchase:
-            register_order_licence(session, instance, licence, now)
+            if not register_order_licence(session, instance, licence, now) and len(licence) <= MAX_CODE:
+                verdict.warnings.append(
+                    f"licence {licence} is already the authorization code of another order: the License open "
+                    "APIs keep answering for that one; each order needs its own licence (PROTOCOL §6, §12.8)")
     session.add(instance)
 
 
@@ -45,7 +48,8 @@ def _purchase_delivered(session: Session, delivery: Delivery, instance: Instance
     elif instance.state == lc.FROZEN:
         # It expired while newInstance was still being retried: tell the merchant now.
         session.add(new_delivery(merchant, Callback(CallbackKind.FREEZE, instance.key, instance_id=instance_id,
-                                                    origin_order_id=instance.order_id, family=instance.family), now))
+                                                    origin_order_id=instance.order_id, family=instance.family,
+                                                    reason=instance.frozen_reason), now))
     if not families.require_emulated(instance.family).polls_readiness:
         instance.ready = True  # no queryInstance polling in this family (PROTOCOL §5)
     elif instance.state not in lc.ENDED:

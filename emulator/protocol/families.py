@@ -18,7 +18,7 @@ from . import license_v2, saas_v1, saas_v2, saas_v2_joint
 from .outbound import SignedRequest, basic_request
 from .saas_v2 import WireCall
 
-RequestBuilder = Callable[[Merchant, str, dict, Optional[str]], SignedRequest]
+RequestBuilder = Callable[[Merchant, str, dict, Optional[str], Optional[bool]], SignedRequest]
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,16 @@ class ReplyRules:
     body_sign_key: Optional[str] = None  # V1: a Body-Sign made with this key (§2c)
 
 
-def reply_rules(family: Optional[str], merchant: Merchant, activity: str) -> ReplyRules:
-    if family == "license_v2" and activity == license_v2.activity(merchant, "purchase"):
-        return ReplyRules(purchase=True, license_field=merchant.license_field)
+def reply_rules(family: Optional[str], merchant: Merchant, activity: str, kind: Optional[str] = None) -> ReplyRules:
+    """By the delivery's callback kind (a purchase stays one when its activity is renamed while it is
+    retried); for debugging cases, which have none, by the activity name."""
+    if family == "license_v2":
+        purchase = kind == "purchase" or activity in ("getLicense", license_v2.activity(merchant, "purchase"))
+        return ReplyRules(purchase=True, license_field=merchant.license_field) if purchase else ReplyRules()
+    purchase = kind == "purchase" or activity == "newInstance"
     if family == "saas_v1":
-        return ReplyRules(purchase=activity == "newInstance", body_sign_key=merchant.access_key)
-    return ReplyRules(purchase=activity == "newInstance")
+        return ReplyRules(purchase=purchase, body_sign_key=merchant.access_key)
+    return ReplyRules(purchase=purchase)
 
 
 def request_builder(family: Optional[str]) -> RequestBuilder:

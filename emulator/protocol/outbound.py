@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .. import __version__
+from ..marketplace.callbacks import CallbackKind
 from ..marketplace.ids import new_business_id
 from ..store.tables import Merchant
 from .canonical import canonical_body
@@ -16,6 +17,7 @@ from .signing import append_query, basic_signature, basic_signed_query, new_nonc
 # Activities whose body carries a businessId, new on every attempt (PROTOCOL §4 R3, §6; in the
 # joint family inside each orderInfo element, §5).
 CARRIES_BUSINESS_ID = frozenset({"newInstance", "upgrade", "getLicense"})
+_CALLBACK_KINDS = frozenset(kind.value for kind in CallbackKind)
 
 
 @dataclass(frozen=True)
@@ -36,22 +38,27 @@ def common_headers(merchant: Merchant) -> dict[str, str]:
 
 
 def signed_request(merchant: Merchant, family: Optional[str], activity: str, params: dict[str, Any],
-                   test_flag: Optional[str]) -> SignedRequest:
+                   test_flag: Optional[str], kind: Optional[str] = None) -> SignedRequest:
     """The request of one attempt: kit syncs by their path and ``x-sign``, the rest as ``family``
-    sends them (None: the slim family of rows made before families were recorded)."""
+    sends them (None: the slim family of rows made before families were recorded). ``kind``, the
+    callback kind of a lifecycle delivery, decides whether a businessId goes with it, whatever the
+    activity is named; for other deliveries (debugging cases) the activity name does."""
     if activity in KIT_SYNCS:  # the body is the stored params as they are; the path names the interface
         signed, body = signed_kit_request(merchant.kit_key or "", params, upper=merchant.kit_sign_hex_case == "upper")
         url = kit_url(merchant.production_url, activity, merchant.kit_base_url)
         return SignedRequest("POST", url, {**common_headers(merchant), **signed}, body)
     from .families import request_builder  # families imports this module's users
 
-    return request_builder(family)(merchant, activity, params, test_flag)
+    carries = (None if kind not in _CALLBACK_KINDS  # debugging cases, kit syncs: by the activity name
+               else kind == "purchase" or (kind == "upgrade" and family == "saas_v2_joint"))
+    return request_builder(family)(merchant, activity, params, test_flag, carries)
 
 
-def basic_request(merchant: Merchant, activity: str, params: dict[str, Any], test_flag: Optional[str]
-                  ) -> SignedRequest:
+def basic_request(merchant: Merchant, activity: str, params: dict[str, Any], test_flag: Optional[str],
+                  carries_business_id: Optional[bool] = None) -> SignedRequest:
     """POST of the canonical body with the §2a URL signature (families 1, 2-basic and 3)."""
-    business_id = new_business_id() if activity in CARRIES_BUSINESS_ID else None
+    carries = activity in CARRIES_BUSINESS_ID if carries_business_id is None else carries_business_id
+    business_id = new_business_id() if carries else None
     body = canonical_body(_with_business_id({"activity": activity, **params, "testFlag": test_flag}, business_id))
     timestamp, nonce = wall_clock_ms(), new_nonce()
     signature = basic_signature(merchant.access_key, nonce, timestamp, body,

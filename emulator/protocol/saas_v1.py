@@ -87,11 +87,12 @@ def extend_params_value(extend_params: tuple[tuple[str, str], ...]) -> Optional[
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def v1_request(merchant: Merchant, activity: str, params: dict[str, Any], test_flag: Optional[str]
-               ) -> SignedRequest:
+def v1_request(merchant: Merchant, activity: str, params: dict[str, Any], test_flag: Optional[str],
+               carries_business_id: Optional[bool] = None) -> SignedRequest:
     """GET ``<production URL>?<sorted params>&authToken=…`` (§2c); a fresh ``timeStamp`` every
     attempt, and on ``newInstance`` a fresh ``businessId``."""
-    business_id = new_business_id() if activity == "newInstance" else None
+    carries = activity == "newInstance" if carries_business_id is None else carries_business_id
+    business_id = new_business_id() if carries else None
     members = {**params, "activity": activity, "testFlag": test_flag, "businessId": business_id,
                "timeStamp": v1_timestamp()}
     values = {name: _text(value) for name, value in members.items() if value is not None}

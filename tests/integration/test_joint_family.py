@@ -395,3 +395,17 @@ async def test_a_renewal_supersedes_an_expiry_still_being_retried(api: Api, join
     assert len(joint.stub.named("expireInstance")) == renewal_time, "no expiry attempt after the renewal"
     [expire] = await api.deliveries(activity="expireInstance")
     assert expire["status"] == "cancelled" and "renewal" in expire["note"]
+
+
+async def test_an_application_test_tenant_is_not_a_buyer_enterprise(api: Api, joint: Joint) -> None:
+    order = await joint.buy()
+    status, body = await api.call("POST", "/kit/tenants", {"order_id": order["order_id"], "name": "E",
+                                                           "tenant_id": joint.app["tenant_id"]})
+    assert status == 409 and body["error"]["field"] == "tenant_id", body
+    status, body = await api.call("POST", "/kit/tenants", {"order_id": order["order_id"], "name": "E",
+                                                           "users": [{"user_name": "u", "name": "U", "org_code": "x"}]})
+    assert status == 400 and "00000001" in json.dumps(body), body
+    tenant = await joint.bind(order["order_id"])
+    await api.ok("POST", "/kit/credential-flow", {"client_id": joint.app["client_id"]})
+    await api.settle()
+    assert (await api.ok("GET", f"/kit/tenants/{tenant['tenant_id']}"))["instance"] == order["instance"]

@@ -166,3 +166,51 @@ async def test_dial_tests_of_a_licence_product_send_the_license_activities(api: 
     assert run["verdict"] == "pass", run
     names = [c.body["activity"] for c in licensed.stub.calls]
     assert names == ["getLicense", "refreshLicense", "expireLicense", "upgradeLicense", "releaseLicense"] * 2
+
+
+async def test_a_code_frozen_by_hand_that_expires_is_unfrozen_by_a_renewal_in_grace(api: Api,
+                                                                                     licensed: Licensed) -> None:
+    order = await api.ok("POST", "/orders", {"product": "lic-monthly", "period_number": 1})
+    await api.settle()
+    await api.ok("POST", f"/orders/{order['order_id']}/freeze")
+    await api.advance(days=32)  # expired while frozen by hand: in grace
+    await api.ok("POST", f"/orders/{order['order_id']}/renew", {"period_number": 1})
+    await api.settle()
+    told = [(c.body["activity"], c.body.get("status")) for c in licensed.stub.calls]
+    assert told[-2:] == [("refreshLicense", None), ("changeLicenseStatus", "UNFREEZE")], told
+
+
+async def test_a_licence_delivered_after_expiry_is_told_it_expired(api: Api, licensed: Licensed) -> None:
+    await api.ok("POST", "/products", {"code": "lic-hourly", "merchant_id": "lic", "name": "Hourly",
+                                       "charging_mode": "PERIOD", "period_type": "hour", "grace_days": 1})
+    licensed.stub.fail_with["getLicense"] = "000005"
+    await api.ok("POST", "/orders", {"product": "lic-hourly"})
+    await api.advance(hours=2, minutes=30)  # expired after one hour, getLicense still retried
+    del licensed.stub.fail_with["getLicense"]
+    await api.advance(minutes=40)  # the last retry succeeds
+    names = [c.body["activity"] for c in licensed.stub.calls if c.answer["resultCode"] == "000000"]
+    assert names == ["getLicense", "expireLicense"], names
+
+
+async def test_a_licence_delivered_by_hand_must_be_new(api: Api, licensed: Licensed) -> None:
+    first = await api.ok("POST", "/orders", {"product": "lic-monthly"})
+    await api.settle()
+    taken = licensed.stub.named("getLicense")[0].answer
+    licensed.stub.fail_with["getLicense"] = "000005"
+    held = await api.ok("POST", "/orders", {"product": "lic-monthly"})
+    await api.advance(hours=4)
+    for body, field in (({"license": taken["license"]}, "license"),
+                        ({"license": "PLNEW0000000001", "instance_id": taken["instanceId"]}, "instance_id")):
+        status, answer = await api.call("POST", f"/orders/{held['order_id']}/deliver-license", body)
+        assert status == 409 and answer["error"]["field"] == field, answer
+    assert (await api.instance(held["instance"]))["state"] == "pending", "nothing half-written"
+    assert first["order_id"] != held["order_id"]
+
+
+async def test_a_renamed_purchase_still_carries_a_business_id(api: Api, licensed: Licensed) -> None:
+    await api.ok("PATCH", "/merchants/lic", {"license_activities": {"purchase": "getLicenseV2"}})
+    licensed.stub.fail_with["getLicenseV2"] = "000005"
+    await api.ok("POST", "/orders", {"product": "lic-monthly"})
+    await api.settle()
+    [call] = licensed.stub.calls
+    assert call.body["activity"] == "getLicenseV2" and call.body["businessId"]

@@ -288,3 +288,15 @@ def test_the_comparison_is_exact_and_order_insensitive() -> None:
                    {"instanceId", "extra"}) == []
     assert compare(200, "<html>", 200, "<html>") == []
     assert compare(200, "<html>", 200, '{"a":1}') == ['body: <html> → {"a":1}']
+
+
+async def test_fault_probes_are_not_exported(emulator: EmulatorServer, shop: Shop, tmp_path: Path) -> None:
+    """A probe signed wrongly on purpose would differ once replayed with a correct signature."""
+    await shop.api.ok("PATCH", "/merchants/acme", {"faults": {"wrong_signature": 1.0, "stale_timestamp": 1.0}})
+    await shop.buy()
+    probes = [a for d in await shop.api.deliveries() for a in (await shop.api.delivery(d["id"]))["attempt_log"]
+              if a["fault"] in ("wrong_signature", "stale_timestamp")]
+    assert probes, "the faults were sent"
+    lines = await write_export(emulator, tmp_path / "traffic.jsonl")
+    assert lines and all(json.loads(line["response"]["body"])["resultCode"] == "000000" for line in lines)
+    assert await replay_command([str(tmp_path / "traffic.jsonl"), "--to", shop.stub.url, "--key", STUB_KEY]) == 0

@@ -103,7 +103,7 @@ def _post(form_name: Callable[[web.Request], str], action: Action,
         try:
             done = await action(request, tenant_id, data, form)
         except DomainError as exc:
-            return await _detail(request, tenant_id, form.from_domain(exc), 409 if exc.status == 409 else 400)
+            return await _detail(request, tenant_id, form.from_domain(exc), exc.status if exc.status in (404, 409) else 400)
         if done is None:
             return await _detail(request, tenant_id, form, 400)
         await services(request).settle()  # so the page shows the call's outcome at once

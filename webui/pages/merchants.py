@@ -154,8 +154,8 @@ async def update_merchant(request: web.Request) -> web.Response:
         data.setdefault("license_activities", {})  # an emptied box: the default activity names
     if "kit_base_url" in form.values:
         data.setdefault("kit_base_url", None)  # an emptied box: kit syncs go to the production URL again
-    if str(data.get("aes_key_bits", "")).isdigit():  # a form has only strings; the input wants the number
-        data["aes_key_bits"] = int(data["aes_key_bits"])
+    if str(data.get("aes_key_bits", "")) in ("128", "256"):  # a form has only strings; the input wants the number
+        data["aes_key_bits"] = int(data["aes_key_bits"])  # anything else is left for the input to refuse
     for secret in ("access_key", "kit_key"):  # blank keeps the stored secret
         if not data.get(secret):
             data.pop(secret, None)
