@@ -64,3 +64,17 @@ BATTERY: tuple[Case, ...] = (  # in the order they run: probes on the live insta
 
 def cases_for(family: str) -> list[Case]:
     return [case for case in BATTERY if family in case.families]
+
+
+LOGIN: tuple[Case, ...] = (  # a merchant web app's unified-login callback, judged from outside (§13)
+    Case("login.happy_path", "Start, authorize, log in: the callback redeems the code, calls userinfo with the "
+         "issued token and logs the user in", "§13"),
+    Case("login.state_mismatch", "A callback with a state the app did not issue is refused: the code is not "
+         "redeemed and nobody is logged in", "§13"),
+    Case("login.code_of_another_client", "A valid code issued to another client, with the app's own state, "
+         "logs nobody in", "§13"),
+    Case("login.reused_code", "The same code and state again after a login: no second token, nobody logged in "
+         "again", "§13"),
+    Case("login.forged_token", "A code whose redemption answers a token the marketplace never issued logs nobody "
+         "in (userinfo refuses the token)", "§13"),
+)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
 import aiohttp
 
@@ -23,6 +23,9 @@ from ..protocol.signing import append_query, basic_signature, basic_signed_query
 from ..settings import load_settings
 from ..testing.client import Delivery, SandboxClient, SandboxError
 from .battery import SLIM, Case, cases_for
+
+if TYPE_CHECKING:
+    from .login import LoginTarget
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 MERCHANT, PRODUCT = "certified", "certified-monthly"
@@ -60,8 +63,10 @@ class Report:
 
 
 async def certify(merchant_url: str, key: str, family: str = SLIM, kit_key: Optional[str] = None,
-                  signature_hex_case: str = "upper", public_key: Optional[str] = None) -> Report:
-    """Run every case of ``family`` against ``merchant_url`` (signed with ``key``) and report."""
+                  signature_hex_case: str = "upper", public_key: Optional[str] = None,
+                  login: Optional["LoginTarget"] = None) -> Report:
+    """Run every case of ``family`` against ``merchant_url`` (signed with ``key``) and report; with
+    ``login``, the unified-login cases of that web app follow (emulator.certify.login)."""
     from ..app import EmulatorServer  # the server imports this module's routes
 
     started = datetime.now(timezone.utc)
@@ -76,6 +81,10 @@ async def certify(merchant_url: str, key: str, family: str = SLIM, kit_key: Opti
             results = [await run.decide(case) for case in cases_for(family)]
     finally:
         await server.stop()
+    if login is not None:
+        from .login import certify_login
+
+        results += await certify_login(login)
     return Report(merchant_url, family, started, datetime.now(timezone.utc), results)
 
 

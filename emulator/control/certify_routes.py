@@ -1,5 +1,6 @@
 """Handler of /sandbox/api/v1/certify: run the certification battery against a merchant interface
-(on a throw-away emulator of its own) and answer the report."""
+(on a throw-away emulator of its own) and answer the report; given a web app's ``client_id`` and
+``login_start``, its unified-login callback is certified against this running emulator."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from aiohttp import web
 
 from ..certify import reports
 from ..certify.inputs import CertifyInput
+from ..certify.login import LoginTarget
 from ..certify.runner import certify
 from .errors import parse_body
+from .keys import SERVICES
 from .routes import PREFIX
 
 routes = web.RouteTableDef()
@@ -17,8 +20,13 @@ routes = web.RouteTableDef()
 @routes.post(PREFIX + "/certify")
 async def run_certification(request: web.Request) -> web.Response:
     data = await parse_body(request, CertifyInput)
+    login = None
+    if data.client_id or data.login_start:
+        services = request.app[SERVICES]
+        login = LoginTarget(data.client_id, data.login_start, data.login_user, services.oauth,
+                            services.kit.login_domain)
     report = await certify(data.merchant_url, data.key, data.family, data.kit_key, data.signature_hex_case,
-                           data.public_key)
+                           data.public_key, login)
     return web.json_response(reports.as_json(report))
 
 

@@ -122,6 +122,10 @@ class OAuth:
         self.clock = clock
         self.settings = settings
         self._on_event = on_event
+        # Certification hook (emulator/certify/login.py): for the codes it watches, the userinfo calls
+        # answered with their access tokens; and the codes whose redemption answers tokens never issued.
+        self.certify_watch: dict[str, int] = {}
+        self.certify_forge: set[str] = set()
 
     # -- applications and test users ------------------------------------------------------
     async def create_app(self, data: AppInput) -> OAuthApp:
@@ -287,7 +291,11 @@ class OAuth:
                 assert row is not None
                 row.used_at = now
                 session.add(row)
-                grant = self._grant(session, app.client_id, row.user_id, code, now)
+                if code in self.certify_forge:  # certification: answer tokens this emulator never issued
+                    self.certify_forge.discard(code)
+                    grant = Grant(_token(), _token(), self.settings.oauth_access_ttl_s)
+                else:
+                    grant = self._grant(session, app.client_id, row.user_id, code, now)
                 user = await session.get(OAuthUser, row.user_id)
         if problem is not None:
             await self.log("code_rejected", app.client_id, None, problem)
@@ -335,6 +343,8 @@ class OAuth:
                       "token expired" if row.expires_at <= now else None)
             if reason is None:
                 assert row is not None
+                if row.code in self.certify_watch:
+                    self.certify_watch[row.code] += 1
                 user = await session.get(OAuthUser, row.user_id)
                 app = await session.get(OAuthApp, row.client_id)
         if reason is not None or user is None or app is None:

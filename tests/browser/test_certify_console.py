@@ -49,3 +49,17 @@ async def test_a_bad_url_is_refused_on_the_form(emulator: EmulatorServer, page) 
     await page.get_by_label("Access key").fill("k")
     await page.get_by_role("button", name="Run the certification").click()
     await expect(page.locator("#certify-form")).to_contain_text("must start with http:// or https://")
+
+
+async def test_the_login_checks_are_asked_for_from_the_console(emulator: EmulatorServer, page) -> None:  # type: ignore[no-untyped-def]
+    """Given only the application, the login cases are listed as skipped, saying what else they need."""
+    from playwright.async_api import expect
+
+    await page.goto(emulator.url + "/certify")
+    await page.get_by_label("Production interface URL").fill(emulator.url + "/demo-merchant/produce")
+    await page.get_by_label("Access key").fill(DEMO_KEY)
+    await page.get_by_label("Unified-login application (client_id)").fill("demoapp0000000000000000000000001")
+    await page.get_by_role("button", name="Run the certification").click()
+    report = page.locator("#report")
+    await expect(report).to_contain_text("login.happy_path", timeout=60_000)
+    await expect(report).to_contain_text("login_start")
