@@ -19,7 +19,8 @@ def text(report: Report) -> str:
     lines = [f"Certification of {report.target} ({report.family})"]
     for result in report.results:
         optional = "" if result.case.required else " (recommended)"
-        lines.append(f"{_MARK[result.outcome]} {result.case.id}{optional} — {result.case.title} [{result.case.section}]")
+        case = result.case
+        lines.append(f"{_MARK[result.outcome]} {case.id}{optional} — {case.title} [{case.section}]")
         lines.append(f"     {result.detail}")
     counts = report.counts()
     verdict = "READY: every required case passed" if report.passed else "NOT READY: a required case failed"

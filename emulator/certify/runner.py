@@ -219,7 +219,8 @@ class _Run:
         second, exchange_2 = await self._send(body, timestamp=timestamp, nonce=nonce)
         if second.get("resultCode") == "000000":
             return self._result(FAILED, "the same request (same nonce and timestamp) was accepted twice; caching "
-                                "nonces within the 60 s window protects against replays (§2a)", exchange_1 + exchange_2)
+                                "nonces within the 60 s window protects against replays (§2a)",
+                                exchange_1 + exchange_2)
         return self._result(PASSED, f"the replay was refused with {second.get('resultCode')!r}",
                             exchange_1 + exchange_2)
 
