@@ -7,7 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from .app import EmulatorServer
 from .settings import SettingsError, load_settings
@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
                                               "(joint-operation kit syncs)")
     certify.add_argument("--signature-hex-case", default="upper", choices=("upper", "lower"))
     certify.add_argument("--report", help="folder for junit.xml, report.html and report.json")
+    certify.add_argument("--emulator", help="run on this running emulator (POST /certify) instead of a throw-away "
+                                            "one: needed for the unified-login checks of the app that logs in there")
+    certify.add_argument("--client-id", help="the app's unified-login application (login checks; with --emulator)")
+    certify.add_argument("--login-start", help="the app's URL that starts a login (login checks; with --emulator)")
+    certify.add_argument("--login-user", help="the test user to log in as (default: the application's first)")
     from .replay.replay import add_replay_parser
 
     add_replay_parser(commands)
@@ -92,6 +97,13 @@ async def _serve(server: EmulatorServer, print_url: bool) -> None:
         await server.stop()
 
 
+async def _remote_certification(url: str, data: Any) -> dict:
+    from .testing.client import SandboxClient
+
+    async with SandboxClient(url) as client:
+        return await client.request("POST", "/certify", data.model_dump(exclude_none=True))
+
+
 def _certify_command(args: argparse.Namespace) -> int:
     """Exit 0 when every required case passed, 1 when one failed, 2 on bad arguments."""
     from pathlib import Path
@@ -109,14 +121,26 @@ def _certify_command(args: argparse.Namespace) -> int:
         return 2
     try:
         data = CertifyInput(merchant_url=args.merchant_url, key=args.key, family=args.family,
-                            kit_key=args.kit_key, signature_hex_case=args.signature_hex_case, public_key=public_key)
+                            kit_key=args.kit_key, signature_hex_case=args.signature_hex_case, public_key=public_key,
+                            client_id=args.client_id, login_start=args.login_start, login_user=args.login_user)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         print(f"koogallery-sandbox: {problems}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    report = asyncio.run(certify(data.merchant_url, data.key, data.family, data.kit_key, data.signature_hex_case,
-                                 data.public_key))
+    if args.emulator:
+        try:
+            report = reports.from_json(asyncio.run(_remote_certification(args.emulator, data)))
+        except Exception as exc:  # noqa: BLE001 - any failure to reach or use the emulator is reported
+            print(f"koogallery-sandbox: --emulator {args.emulator}: {exc}", file=sys.stderr)
+            return 2
+    elif args.client_id or args.login_start:
+        print("koogallery-sandbox: the login checks run on the emulator the app logs in with: give --emulator",
+              file=sys.stderr)
+        return 2
+    else:
+        report = asyncio.run(certify(data.merchant_url, data.key, data.family, data.kit_key,
+                                     data.signature_hex_case, data.public_key))
     print(reports.text(report))
     if args.report:
         for path in reports.write(report, Path(args.report)):

@@ -4,12 +4,14 @@ with every request and reply, and the JSON the control API answers."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import jinja2
 
+from .battery import Case
 from .runner import FAILED, PASSED, SKIPPED, CaseResult, Report
 
 _MARK = {PASSED: "PASS", FAILED: "FAIL", SKIPPED: "SKIP"}
@@ -35,6 +37,14 @@ def as_json(report: Report) -> dict[str, Any]:
         "cases": [{"id": r.case.id, "title": r.case.title, "section": r.case.section, "required": r.case.required,
                    "outcome": r.outcome, "detail": r.detail, "exchanges": r.exchanges} for r in report.results],
     }
+
+
+def from_json(data: dict[str, Any]) -> Report:
+    """The report a remote emulator answered (``POST /certify``), for the same text, JUnit and HTML."""
+    results = [CaseResult(Case(c["id"], c["title"], c["section"], c["required"]), c["outcome"], c["detail"],
+                          c.get("exchanges") or []) for c in data["cases"]]
+    return Report(data["target"], data["family"], datetime.fromisoformat(data["started"]),
+                  datetime.fromisoformat(data["finished"]), results)
 
 
 def junit_xml(report: Report) -> bytes:

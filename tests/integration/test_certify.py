@@ -160,3 +160,21 @@ async def test_the_pytest_client_certifies_a_merchant(emulator: EmulatorServer) 
     async with SandboxClient(emulator.url) as client:
         report = await client.certify(emulator.url + "/demo-merchant/produce", DEMO_KEY)
     assert report["passed"] is True and {c["outcome"] for c in report["cases"]} == {"passed"}
+
+
+def test_the_command_line_runs_on_a_running_emulator(tmp_path: Path) -> None:
+    """``--emulator``: the run is that emulator's (where an app's login checks can run), reported the same."""
+    from emulator.testing.threaded import ThreadedEmulator
+
+    with ThreadedEmulator() as running:
+        done = subprocess.run([sys.executable, "-m", "emulator", "certify", "--emulator", running.url,
+                               "--merchant-url", running.url + "/demo-merchant/produce", "--key", DEMO_KEY,
+                               "--report", str(tmp_path / "r")],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "READY" in done.stdout and "PASS lifecycle.release" in done.stdout
+    assert next(iter(JUnitXml.fromfile(str(tmp_path / "r" / "junit.xml")))).tests == 16
+    alone = subprocess.run([sys.executable, "-m", "emulator", "certify", "--merchant-url", "http://127.0.0.1:9/p",
+                            "--key", "k", "--client-id", "someapp0001"], capture_output=True, text=True, cwd=ROOT,
+                           timeout=120)
+    assert alone.returncode == 2 and "--emulator" in alone.stderr
