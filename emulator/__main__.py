@@ -112,7 +112,7 @@ def _certify_command(args: argparse.Namespace) -> int:
 
     from .certify import reports
     from .certify.inputs import CertifyInput
-    from .certify.runner import certify
+    from .certify.runner import certify_input
 
     try:
         public_key = Path(args.public_key).read_text(encoding="ascii") if args.public_key else None
@@ -139,8 +139,7 @@ def _certify_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     else:
-        report = asyncio.run(certify(data.merchant_url, data.key, data.family, data.kit_key,
-                                     data.signature_hex_case, data.public_key))
+        report = asyncio.run(certify_input(data))
     print(reports.text(report))
     if args.report:
         for path in reports.write(report, Path(args.report)):

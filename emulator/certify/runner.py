@@ -25,6 +25,8 @@ from ..testing.client import Delivery, SandboxClient, SandboxError
 from .battery import SLIM, Case, cases_for
 
 if TYPE_CHECKING:
+    from ..oauth.service import OAuth
+    from .inputs import CertifyInput
     from .login import LoginTarget
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -86,6 +88,19 @@ async def certify(merchant_url: str, key: str, family: str = SLIM, kit_key: Opti
 
         results += await certify_login(login)
     return Report(merchant_url, family, started, datetime.now(timezone.utc), results)
+
+
+async def certify_input(data: "CertifyInput", oauth: Optional["OAuth"] = None, base_url: Optional[str] = None
+                        ) -> Report:
+    """A run as the command line, the control API and the console ask for it; the login checks need
+    the OAuth service and the base URL of the emulator the app logs in with."""
+    login = None
+    if data.client_id or data.login_start:
+        from .login import LoginTarget
+
+        login = LoginTarget(data.client_id, data.login_start, data.login_user, oauth, base_url)
+    return await certify(data.merchant_url, data.key, data.family, data.kit_key, data.signature_hex_case,
+                         data.public_key, login)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ from aiohttp import web
 
 from ..certify import reports
 from ..certify.inputs import CertifyInput
-from ..certify.login import LoginTarget
-from ..certify.runner import certify
+from ..certify.runner import certify_input
 from .errors import parse_body
 from .keys import SERVICES
 from .routes import PREFIX
@@ -19,14 +18,8 @@ routes = web.RouteTableDef()
 
 @routes.post(PREFIX + "/certify")
 async def run_certification(request: web.Request) -> web.Response:
-    data = await parse_body(request, CertifyInput)
-    login = None
-    if data.client_id or data.login_start:
-        services = request.app[SERVICES]
-        login = LoginTarget(data.client_id, data.login_start, data.login_user, services.oauth,
-                            services.kit.login_domain)
-    report = await certify(data.merchant_url, data.key, data.family, data.kit_key, data.signature_hex_case,
-                           data.public_key, login)
+    services = request.app[SERVICES]
+    report = await certify_input(await parse_body(request, CertifyInput), services.oauth, services.kit.login_domain)
     return web.json_response(reports.as_json(report))
 
 

@@ -191,7 +191,8 @@ class Dispatcher:
             select(Merchant).where(col(Merchant.id).in_({c.merchant_id for c in claimed}))
         ).all()}
         rules = {c.id: reply_rules(c.family, merchants[c.merchant_id], c.activity, c.kind) for c in claimed}
-        known, licences = _known_purchases(session, [c for c in claimed if rules[c.id].purchase])
+        known, licences = _known_purchases(session, [c for c in claimed if rules[c.id].purchase],
+                                           [c for c in claimed if rules[c.id].license_field])
         plans = {c.id: _plan(c, merchants[c.merchant_id]) for c in claimed}
         built = [self._build(c, merchants[c.merchant_id], plans[c.id], now, now_wall) for c in claimed]
         # One executemany INSERT … RETURNING instead of an ORM object and a flush per attempt.
@@ -500,15 +501,16 @@ async def read_at_most(stream: aiohttp.StreamReader, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _known_purchases(session: Session, purchases: Sequence[Claimed]
+def _known_purchases(session: Session, purchases: Sequence[Claimed], licensed: Sequence[Claimed]
                      ) -> tuple[dict[str, Optional[str]], dict[str, str]]:
-    """The instanceId already bound to the instance of each claimed purchase call, and its licence."""
+    """The instanceId already bound to the instance of each claimed purchase call, and the licence
+    of each claimed getLicense (read only when there is one: slim purchases need no such query)."""
     keys = {c.instance_key for c in purchases if c.instance_key}
-    if not keys:
-        return {}, {}
-    bound = dict(session.exec(select(Instance.key, Instance.instance_id).where(col(Instance.key).in_(keys))).all())
+    bound = dict(session.exec(select(Instance.key, Instance.instance_id).where(
+        col(Instance.key).in_(keys))).all()) if keys else {}
+    licence_keys = {c.instance_key for c in licensed if c.instance_key}
     licences = session.exec(select(LicenseCode.instance_key, LicenseCode.code).where(
-        col(LicenseCode.instance_key).in_(keys))).all()
+        col(LicenseCode.instance_key).in_(licence_keys))).all() if licence_keys else []
     return bound, {key: code for key, code in licences if key}
 
 

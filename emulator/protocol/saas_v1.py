@@ -15,7 +15,7 @@ from typing import Any, Optional
 from ..marketplace.callbacks import Callback, CallbackKind, OrderFacts
 from ..marketplace.ids import new_business_id
 from ..store.tables import Merchant
-from .crypto import aes_cbc_encrypt
+from .buyer import buyer_members
 from .outbound import SignedRequest, common_headers
 from .saas_v2 import WireCall
 from .signing import append_query, v1_signed_query, v1_timestamp
@@ -63,14 +63,9 @@ def wire_call(merchant: Merchant, callback: Callback) -> WireCall:
 
 def new_instance_params(merchant: Merchant, order_id: Optional[str], order: OrderFacts) -> dict[str, Any]:
     """``newInstance`` parameters except ``businessId`` (added per attempt); contact fields AES (§3)."""
-    buyer = order.buyer
-    name = buyer.get("customer_name")
     periodic = order.charging_mode == "PERIOD"
     return {
-        "customerId": buyer.get("customer_id"), "customerName": name,
-        "userId": buyer.get("user_id") or buyer.get("customer_id"), "userName": name,
-        "mobilePhone": _encrypted(merchant, buyer.get("mobile_phone")),
-        "email": _encrypted(merchant, buyer.get("email")),
+        **buyer_members(merchant, order, encrypt=True),
         "orderId": order_id, "skuCode": order.sku_code, "productId": order.product_id,
         "trialFlag": "1" if order.trial else None,
         "expireTime": compact_time(order.expire_at) if periodic and order.expire_at else None,
@@ -103,10 +98,6 @@ def v1_request(merchant: Merchant, activity: str, params: dict[str, Any], test_f
 
 def _call(activity: str, params: dict[str, Any], policy: str, flag: Optional[str]) -> WireCall:
     return WireCall(activity, {name: value for name, value in params.items() if value is not None}, policy, flag)
-
-
-def _encrypted(merchant: Merchant, value: Optional[str]) -> Optional[str]:
-    return aes_cbc_encrypt(merchant.access_key, value, merchant.aes_key_bits or 256) if value else None
 
 
 def _text(value: Any) -> str:

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from ..marketplace.callbacks import Callback, CallbackKind, OrderFacts
 from ..store.tables import Merchant
-from .crypto import aes_cbc_encrypt
+from .buyer import buyer_members
 from .saas_v2 import WireCall
 from .times import compact_time
 
@@ -28,7 +28,7 @@ def wire_call(merchant: Merchant, callback: Callback) -> WireCall:
     kind, flag = callback.kind, callback.test_flag
     if kind is CallbackKind.PURCHASE:
         assert callback.order is not None, "a joint-operation newInstance needs the order's facts"
-        params = {"buyerInfo": buyer_info(merchant, callback.order),
+        params = {"buyerInfo": buyer_members(merchant, callback.order, merchant.encrypt_buyer_contact),
                   "orderInfo": [order_info(callback.order_id, callback.order)]}
         return WireCall("newInstance", params, "purchase", flag)
     if kind in _REFRESHES:
@@ -50,18 +50,6 @@ def wire_call(merchant: Merchant, callback: Callback) -> WireCall:
                   "orderInfo": [order_info(callback.order_id, callback.order)]}
         return WireCall("upgrade", params, "upgrade", flag)
     raise ValueError(f"the joint-operation family has no activity for {kind} (PROTOCOL §5)")
-
-
-def buyer_info(merchant: Merchant, order: OrderFacts) -> dict[str, Any]:
-    """``buyerInfo``; the contact fields are AES-encrypted when the merchant asks for it (§3)."""
-    buyer = order.buyer
-    contact = {"mobilePhone": buyer.get("mobile_phone"), "email": buyer.get("email")}
-    if merchant.encrypt_buyer_contact:
-        contact = {name: aes_cbc_encrypt(merchant.access_key, value, merchant.aes_key_bits) if value else None
-                   for name, value in contact.items()}
-    name = buyer.get("customer_name")
-    return {"customerId": buyer.get("customer_id"), "customerName": name,
-            "userId": buyer.get("user_id") or buyer.get("customer_id"), "userName": name, **contact}
 
 
 def order_info(order_id: Optional[str], order: OrderFacts) -> dict[str, Any]:

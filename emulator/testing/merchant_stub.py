@@ -345,12 +345,10 @@ class MerchantStub:
         state.setdefault("license", "PL" + hashlib.sha256(answer["instanceId"].encode()).hexdigest()[:16].upper())
         return {**answer, "license": state["license"]}
 
-    def _on_changeLicenseStatus(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._on_updateInstanceStatus({**body, "status": body.get("status")})
-
     def _on_getLicenseAsync(self, body: dict[str, Any]) -> dict[str, Any]:
         return _result("000000", "success.") if self._known(body) else _result("000003", "instance is invalid")
 
+    _on_changeLicenseStatus = _on_updateInstanceStatus  # the same status member, FREEZE / UNFREEZE
     _on_refreshLicense = _on_refreshInstance
     _on_expireLicense = _on_expireInstance
     _on_releaseLicense = _on_releaseInstance

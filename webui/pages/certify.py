@@ -14,8 +14,7 @@ from aiohttp import web
 from emulator.certify import reports
 from emulator.certify.battery import BATTERY
 from emulator.certify.inputs import CertifyInput
-from emulator.certify.login import LoginTarget
-from emulator.certify.runner import Report, certify
+from emulator.certify.runner import Report, certify_input
 from emulator.marketplace.inputs import FAMILIES
 
 from ..forms import FormState, read_form, validate
@@ -42,13 +41,8 @@ async def run(request: web.Request) -> web.Response:
     parsed = validate(CertifyInput, data, form)
     if parsed is None:
         return _page(request, form, status=400)
-    login = None
-    if parsed.client_id or parsed.login_start:  # the app logs in with this emulator: its checks run here
-        oauth = services(request).oauth
-        login = LoginTarget(parsed.client_id, parsed.login_start, parsed.login_user, oauth,
-                            services(request).kit.login_domain)
-    report = await certify(parsed.merchant_url, parsed.key, parsed.family, parsed.kit_key, parsed.signature_hex_case,
-                           parsed.public_key, login)
+    s = services(request)  # an app's login checks run here, on the emulator it logs in with
+    report = await certify_input(parsed, s.oauth, s.kit.login_domain)
     run_id = uuid.uuid4().hex[:12]
     _RUNS[run_id] = report
     while len(_RUNS) > KEPT:
