@@ -126,6 +126,7 @@ class Instance(SQLModel, table=True):
         Index("ix_instance_merchant_instance_id", "merchant_id", "instance_id"),
         Index("ix_instance_created_key", "created_at", "key"),
         Index("ix_instance_merchant_created_key", "merchant_id", "created_at", "key"),
+        Index("ix_instance_instance_id", "instance_id"),  # the console's search
     )
 
 
@@ -167,6 +168,9 @@ class Delivery(SQLModel, table=True):
         Index("ix_delivery_due", "status", "next_attempt_at", "id"),
         # the claim's per-instance checks look up one instance's deliveries (claims._earlier_sibling)
         Index("ix_delivery_instance_due", "instance_key", "status", "next_attempt_at", "id"),
+        # the console's filters: a time range, test traffic (dial tests) hidden or alone
+        Index("ix_delivery_created_id", "created_at", "id"),
+        Index("ix_delivery_test_flag_id", "test_flag", "id"),
     )
 
 
@@ -196,7 +200,10 @@ class Attempt(SQLModel, table=True):
     warnings: list = _json_list()
     fault: Optional[str] = None  # the outbound faults of this request, comma-separated (delivery.faults)
 
-    __table_args__ = (UniqueConstraint("delivery_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "number"),
+        Index("ix_attempt_business_id", "business_id"),  # the console's search
+    )
 
 
 class ClockRow(SQLModel, table=True):
