@@ -54,6 +54,21 @@ class Report:
 SCENARIO_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
+def _advances(steps: list[dict[str, Any]]) -> str:
+    """How far a scenario moves the shared clock in all ("" when it does not)."""
+    total = timedelta()
+    for step in steps:
+        try:
+            total += timedelta(**step.get("advance", {}))
+        except (TypeError, ValueError, OverflowError):
+            continue
+    if not total:
+        return ""
+    days, hours, minutes = total.days, total.seconds // 3600, total.seconds % 3600 // 60
+    parts = [f"{days} days" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    return "by " + " ".join(part for part in parts if part)
+
+
 class Scenarios:
     def __init__(self, services: "Services", directory: Path) -> None:
         self.services = services
@@ -63,7 +78,8 @@ class Scenarios:
         found = []
         for path in sorted(self.directory.glob("*.json")):
             data = json.loads(path.read_text(encoding="utf-8"))
-            found.append({"name": path.stem, "description": data.get("description", "")})
+            found.append({"name": path.stem, "description": data.get("description", ""),
+                          "advances": _advances(data.get("steps", []))})
         return found
 
     def load(self, name: str) -> dict[str, Any]:
@@ -79,7 +95,10 @@ class Scenarios:
         spec = self.load(name)
         report = Report(name, spec.get("description", ""), clock_from=iso(self.services.clock.now()))
         orders: dict[str, str] = {}
-        for index, step in enumerate(spec.get("steps", []), start=1):
+        steps = spec.get("steps", [])
+        for index, step in enumerate(steps, start=1):
+            kind = next((k for k in step if k != "as"), "?")
+            self.services.events.publish("progress", f"{name}: step {index} of {len(steps)} ({kind})")
             result = await self._step(index, step, orders)
             report.steps.append(result)
             if not result.passed:

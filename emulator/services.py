@@ -209,7 +209,8 @@ class Services:
     def _persist_clock_later(self, _state: ClockState) -> None:
         """Store each change soon; changes made while a save is under way are coalesced into one
         more save (a walk moves the clock many times in a row)."""
-        self.events.publish("clock")
+        # the ref lets the console show the clock moving during a long advance
+        self.events.publish("clock", self.clock.now().isoformat(timespec="seconds") + "Z")
         if self._adopting:
             return
         self._clock_dirty = True

@@ -338,6 +338,18 @@ async def restart_delivery(request: web.Request) -> web.Response:
     return web.json_response(delivery_view(delivery), status=202)
 
 
+@routes.post(PREFIX + "/deliveries/{delivery_id}/attempts/{number}/resign")
+async def resign_attempt(request: web.Request) -> web.Response:
+    """An attempt's exact request signed again now (new nonce and timestamp), as a curl command."""
+    raw = request.match_info["number"]
+    if not ID_PATTERN.fullmatch(raw):
+        raise web.HTTPNotFound(reason="Not Found")
+    signed = await _services(request).deliveries.signed_again(_delivery_id(request), int(raw))
+    view = {"method": signed.method, "url": signed.url, "headers": signed.headers,
+            "body": signed.body.decode("utf-8")}
+    return web.json_response({**view, "curl": curl_command(view)})
+
+
 # -- open APIs: credentials, journal, usage, License test codes ------------------------------
 @routes.post(PREFIX + "/merchants/{merchant_id}/credentials")
 async def issue_credentials(request: web.Request) -> web.Response:

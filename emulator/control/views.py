@@ -93,7 +93,7 @@ def delivery_view(d: Delivery) -> dict[str, Any]:
         "activity": d.activity, "family": d.family, "params": d.params, "policy": d.policy, "status": d.status,
         "attempts": d.attempt_count, "slots_used": d.slots_used, "slots_total": d.slots_total,
         "next_attempt_at": iso(d.next_attempt_at), "blocked_by": d.blocked_by,
-        "last_verdict": d.last_verdict, "note": d.note, "created_at": iso(d.created_at),
+        "last_verdict": d.last_verdict, "note": d.note, "test_flag": d.test_flag, "created_at": iso(d.created_at),
         "finished_at": iso(d.finished_at),
         "claim": None if d.lease_owner is None else {"by": d.lease_owner, "until_wall": iso(d.lease_until)},
     }

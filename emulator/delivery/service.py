@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, AsyncIterator, Callable, Optional, Sequence
 
 from sqlmodel import col, func, select
 
 from ..clock import Clock
 from ..marketplace.errors import Conflict, NotFound
+from ..marketplace.catalogue import get_merchant
 from ..marketplace.reactions import restart_refusal
+from ..protocol.outbound import SignedRequest
+from ..protocol.resign import resign
 from ..store import Store
 from ..store.tables import Attempt, Delivery, Instance, Order
 from .dispatcher import next_due
@@ -31,10 +34,51 @@ class DeliveryFilter:
     instance_key: Optional[str] = None
     activity: Optional[str] = None
     outcome: Optional[str] = None
+    test_traffic: Optional[str] = None  # "hide": no dial-test traffic (testFlag "1"); "only": nothing else
+    since: Optional[datetime] = None  # created at or after (emulated time)
+    until: Optional[datetime] = None  # created before
+    # Any of these (a search's hits): deliveries of the orders (and of the instances they bought),
+    # of the instances, or these deliveries themselves. Empty sets: nothing matches.
+    any_of: Optional[tuple[frozenset[str], frozenset[str], frozenset[int]]] = None
     after_id: Optional[int] = None
     before_id: Optional[int] = None  # keyset paging: deliveries older than this one (newest first)
     limit: int = 100
     offset: int = 0
+
+
+def _bought_by(order_ids: Any) -> Any:
+    """The keys of the instances these orders bought: an order's deliveries include theirs."""
+    return select(Instance.key).where(col(Instance.order_id).in_(order_ids))
+
+
+def _filtered(query: Any, flt: DeliveryFilter) -> Any:
+    if flt.order_id:
+        query = query.where((Delivery.order_id == flt.order_id)
+                            | col(Delivery.instance_key).in_(_bought_by([flt.order_id])))
+    if flt.any_of is not None:
+        order_ids, instance_keys, delivery_ids = flt.any_of
+        query = query.where(col(Delivery.order_id).in_(order_ids)
+                            | col(Delivery.instance_key).in_(_bought_by(order_ids))
+                            | col(Delivery.instance_key).in_(instance_keys) | col(Delivery.id).in_(delivery_ids))
+    for name in ("merchant_id", "instance_key", "activity"):
+        value = getattr(flt, name)
+        if value:
+            query = query.where(getattr(Delivery, name) == value)
+    if flt.outcome:
+        query = query.where(col(Delivery.status).in_(OUTCOMES[flt.outcome]))
+    if flt.test_traffic == "only":
+        query = query.where(Delivery.test_flag == "1")
+    elif flt.test_traffic == "hide":
+        query = query.where((Delivery.test_flag != "1") | col(Delivery.test_flag).is_(None))
+    if flt.since is not None:
+        query = query.where(col(Delivery.created_at) >= flt.since)
+    if flt.until is not None:
+        query = query.where(col(Delivery.created_at) < flt.until)
+    if flt.after_id is not None:
+        query = query.where(col(Delivery.id) > flt.after_id)
+    if flt.before_id is not None:
+        query = query.where(col(Delivery.id) < flt.before_id)
+    return query
 
 
 class Deliveries:
@@ -44,27 +88,27 @@ class Deliveries:
         self._wake = wake
 
     async def list(self, flt: DeliveryFilter) -> Sequence[Delivery]:
+        """Newest first, one page."""
         async with self.store.read() as session:
-            query = select(Delivery).order_by(col(Delivery.id).desc())
-            if flt.order_id:
-                # an order's deliveries include those of the instance it bought
-                instance_keys = select(Instance.key).where(Instance.order_id == flt.order_id)
-                query = query.where(
-                    (Delivery.order_id == flt.order_id) | col(Delivery.instance_key).in_(instance_keys)
-                )
-            if flt.merchant_id:
-                query = query.where(Delivery.merchant_id == flt.merchant_id)
-            if flt.instance_key:
-                query = query.where(Delivery.instance_key == flt.instance_key)
-            if flt.activity:
-                query = query.where(Delivery.activity == flt.activity)
-            if flt.outcome:
-                query = query.where(col(Delivery.status).in_(OUTCOMES[flt.outcome]))
-            if flt.after_id is not None:
-                query = query.where(col(Delivery.id) > flt.after_id)
-            if flt.before_id is not None:
-                query = query.where(col(Delivery.id) < flt.before_id)
+            query = _filtered(select(Delivery), flt).order_by(col(Delivery.id).desc())
             return (await session.exec(query.offset(flt.offset).limit(flt.limit))).all()
+
+    async def count(self, flt: DeliveryFilter) -> int:
+        """How many deliveries the filter matches (its paging ignored)."""
+        async with self.store.read() as session:
+            query = _filtered(select(func.count()).select_from(Delivery), flt)
+            return int((await session.exec(query)).one())
+
+    async def each(self, flt: DeliveryFilter, batch: int = 1000) -> AsyncIterator[list[Delivery]]:
+        """Every delivery the filter matches, newest first, a batch at a time (keyset paging:
+        a download of the whole store holds one batch in memory)."""
+        cursor = flt.before_id
+        while True:
+            page = await self.list(replace(flt, before_id=cursor, offset=0, limit=batch))
+            if not page:
+                return
+            yield list(page)
+            cursor = page[-1].id
 
     async def get(self, delivery_id: int) -> tuple[Delivery, list[Attempt]]:
         async with self.store.read() as session:
@@ -76,13 +120,24 @@ class Deliveries:
             )
             return delivery, list(attempts.all())
 
-    async def health(self) -> dict[str, dict[str, int]]:
-        """Per merchant, how many deliveries are in each status."""
+    async def signed_again(self, delivery_id: int, number: int) -> SignedRequest:
+        """Attempt ``number`` of a delivery as it would be signed now (``protocol.resign``)."""
+        delivery, attempts = await self.get(delivery_id)
+        attempt = next((a for a in attempts if a.number == number), None)
+        if attempt is None:
+            raise NotFound(f"delivery {delivery_id} has no attempt {number}", field="number")
         async with self.store.read() as session:
+            merchant = await get_merchant(session, delivery.merchant_id)
+        return resign(merchant, attempt.method, attempt.url, attempt.request_headers,
+                      attempt.request_body.encode("utf-8"))
+
+    async def health(self, test_traffic: Optional[str] = None) -> dict[str, dict[str, int]]:
+        """Per merchant, how many deliveries are in each status (``test_traffic`` as in DeliveryFilter)."""
+        async with self.store.read() as session:
+            query = _filtered(select(Delivery.merchant_id, Delivery.status, func.count()),
+                              DeliveryFilter(test_traffic=test_traffic))
             rows = (await session.exec(
-                select(Delivery.merchant_id, Delivery.status, func.count()).group_by(
-                    col(Delivery.merchant_id), col(Delivery.status))
-            )).all()
+                query.group_by(col(Delivery.merchant_id), col(Delivery.status)))).all()
         counts: dict[str, dict[str, int]] = {}
         for merchant_id, status, count in rows:
             counts.setdefault(merchant_id, {})[status] = count

@@ -6,10 +6,10 @@ whatever the merchant answers, PROTOCOL §9 "Outcome"), and emits the callbacks 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Awaitable, Callable, Optional, Sequence, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Sequence, TypeVar
 
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, func, select
@@ -51,9 +51,35 @@ class OrderFilter:
     order_type: Optional[str] = None
     status: Optional[str] = None
     instance_key: Optional[str] = None
+    test_traffic: Optional[str] = None  # "hide": no dial-test orders (testFlag "1"); "only": nothing else
+    since: Optional[datetime] = None  # placed at or after (emulated time)
+    until: Optional[datetime] = None  # placed before
+    # Any of these (a search's hits): the orders, or the orders of the instances. Empty: nothing.
+    any_of: Optional[tuple[frozenset[str], frozenset[str]]] = None
     limit: int = 100
     offset: int = 0
     before_seq: Optional[int] = None  # keyset paging: orders placed before this one (newest first)
+
+
+def _filtered(query: Any, flt: OrderFilter) -> Any:
+    for name in ("merchant_id", "order_type", "status", "instance_key"):
+        value = getattr(flt, name)
+        if value is not None:
+            query = query.where(getattr(Order, name) == value)
+    if flt.any_of is not None:
+        order_ids, instance_keys = flt.any_of
+        query = query.where(col(Order.id).in_(order_ids) | col(Order.instance_key).in_(instance_keys))
+    if flt.test_traffic == "only":
+        query = query.where(Order.test_flag == "1")
+    elif flt.test_traffic == "hide":
+        query = query.where(Order.test_flag != "1")
+    if flt.since is not None:
+        query = query.where(col(Order.created_at) >= flt.since)
+    if flt.until is not None:
+        query = query.where(col(Order.created_at) < flt.until)
+    if flt.before_seq is not None:
+        query = query.where(col(Order.seq) < flt.before_seq)
+    return query
 
 
 @dataclass(frozen=True)
@@ -75,15 +101,27 @@ class Orders:
 
     # -- reading ---------------------------------------------------------------------------
     async def list(self, flt: OrderFilter) -> Sequence[Order]:
+        """Newest first, one page."""
         async with self.store.read() as session:
-            query = select(Order).order_by(col(Order.seq).desc())
-            for name in ("merchant_id", "order_type", "status", "instance_key"):
-                value = getattr(flt, name)
-                if value is not None:
-                    query = query.where(getattr(Order, name) == value)
-            if flt.before_seq is not None:
-                query = query.where(col(Order.seq) < flt.before_seq)
+            query = _filtered(select(Order), flt).order_by(col(Order.seq).desc())
             return (await session.exec(query.offset(flt.offset).limit(flt.limit))).all()
+
+    async def count(self, flt: OrderFilter) -> int:
+        """How many orders the filter matches (its paging ignored)."""
+        async with self.store.read() as session:
+            return int((await session.exec(_filtered(select(func.count()).select_from(Order), flt))).one())
+
+    async def each(self, flt: OrderFilter, batch: int = 1000) -> AsyncIterator[list[Order]]:
+        """Every order the filter matches, newest first, a batch at a time (keyset paging)."""
+        cursor = flt.before_seq
+        while True:
+            page = await self.list(replace(flt, before_seq=cursor, offset=0, limit=batch))
+            if not page:
+                return
+            yield list(page)
+            if page[-1].seq is None:
+                return
+            cursor = page[-1].seq
 
     async def get(self, order_id: str) -> tuple[Order, list[OrderLine]]:
         async with self.store.read() as session:

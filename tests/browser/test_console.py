@@ -7,10 +7,12 @@ sleeps, and time moves only through the console's clock controls.
 from __future__ import annotations
 
 import re
+import shlex
 
 import aiohttp
 
 from emulator.app import EmulatorServer
+from emulator.testing.merchant_stub import ReceivedCall
 
 from ..conftest import STUB_KEY, RunningStub
 from ..helpers import Api
@@ -124,11 +126,23 @@ async def test_failing_merchant_retries_verdict_and_resend(emulator: EmulatorSer
     await expect(page.locator("h1")).to_contain_text("exhausted")
     await expect(page.locator("main")).to_contain_text("Restart is not possible")  # auto-unsubscribed order
 
-    # Copy the request as curl.
+    # Copy the request as curl: the original, and the same body signed again now.
     await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=emulator.url)
-    await page.locator("#attempt-4").get_by_role("button", name="Copy as curl").click()
-    copied = await page.evaluate("navigator.clipboard.readText()")
-    assert copied.startswith("curl -sS -X POST ") and "signature=" in copied and "newInstance" in copied
+    await page.locator("#attempt-4").get_by_role("button", name="Copy original as curl").click()
+    original = await page.evaluate("navigator.clipboard.readText()")
+    assert original.startswith("curl -sS -X POST ") and "signature=" in original and "newInstance" in original
+    await page.locator("#attempt-4").get_by_role("button", name="Copy freshly signed curl").click()
+    await expect(page.locator("#fresh-curl-4")).to_contain_text("curl -sS -X POST")
+    fresh = await page.evaluate("navigator.clipboard.readText()")
+    assert fresh == await page.locator("#fresh-curl-4").text_content()
+    # The stub checks the signature, the 60 s window and refuses a nonce it has seen: the original
+    # is a replay, the fresh one passes, with the very same body.
+    merchant_stub.behaviour.fail_next = 0
+    replayed, resigned = await _run_curl(original, merchant_stub), await _run_curl(fresh, merchant_stub)
+    assert replayed.body == resigned.body
+    assert not replayed.signature_ok and "already used" in (replayed.problem or "")
+    assert resigned.signature_ok, resigned.problem
+    merchant_stub.behaviour.fail_next = 100
     await screenshot(page, "delivery-failed")
 
     # A merchant that holds exhausted orders can re-send once it is fixed.
@@ -149,6 +163,19 @@ async def test_failing_merchant_retries_verdict_and_resend(emulator: EmulatorSer
     await page.goto(emulator.url + "/")
     await expect(page.locator(".card", has_text="acme")).to_contain_text("exhausted")
     await screenshot(page, "dashboard")
+
+
+async def _run_curl(command: str, stub: RunningStub) -> ReceivedCall:
+    """Send what a copied curl command says (method, URL, headers, body) and return what the
+    merchant stub made of it."""
+    words = shlex.split(command)
+    method, url = words[words.index("-X") + 1], words[4]
+    headers = dict(word.split(": ", 1) for previous, word in zip(words, words[1:]) if previous == "-H")
+    body = words[words.index("--data-raw") + 1].encode()
+    async with aiohttp.ClientSession() as session:
+        async with session.request(method, url, headers=headers, data=body) as response:
+            await response.read()
+    return stub.stub.received[-1]
 
 
 async def test_new_deliveries_appear_live(emulator: EmulatorServer, api: Api, page) -> None:  # type: ignore[no-untyped-def]

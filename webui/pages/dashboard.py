@@ -12,7 +12,9 @@ from .common import render, services
 
 async def dashboard(request: web.Request) -> web.Response:
     s = services(request)
-    counts = await s.deliveries.health()
+    test = request.query.get("test", "")
+    test = test if test in ("hide", "only") else ""
+    counts = await s.deliveries.health(test or None)
     merchants = []
     for merchant in await s.catalogue.list_merchants():
         by_status = counts.get(merchant.id, {})
@@ -25,7 +27,8 @@ async def dashboard(request: web.Request) -> web.Response:
     failures = [{"attempt": attempt_view(a), "delivery": delivery_view(d)}
                 for a, d in await s.deliveries.recent_failures(8)]
     orders = [order_view(o) for o in await s.orders.list(OrderFilter(limit=8))]
-    return render("dashboard.html", request, {"merchants": merchants, "failures": failures, "orders": orders})
+    return render("dashboard.html", request, {"merchants": merchants, "failures": failures, "orders": orders,
+                                              "test": test})
 
 
 def setup(app: web.Application) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -11,22 +13,51 @@ from emulator.marketplace.errors import DomainError
 
 from emulator.control.curl import curl_command
 from emulator.protocol.kit import BIND_CHAIN, SINGLE_ORG_SYNC
+from ..listing import ListFilters, download, paging, read_filters
 from ..security import redirect
 from .common import query, render, services
 
 ACTIVITIES = ("newInstance", "queryInstance", "refreshInstance", "updateInstanceStatus", "releaseInstance",
-              "upgradeInstance", "changeInstanceCheck", "expireInstance", "upgrade", *BIND_CHAIN, SINGLE_ORG_SYNC)
+              "upgradeInstance", "changeInstanceCheck", "expireInstance", "upgrade",
+              "getLicense", "getLicenseAsync", "refreshLicense", "expireLicense", "changeLicenseStatus",
+              "releaseLicense", "upgradeLicense", *BIND_CHAIN, SINGLE_ORG_SYNC)
+#: The outcomes offered in the filter, named as the status badges name them.
+SHOWN_OUTCOMES = ("pending", "succeeded", "exhausted", "cancelled")
+EXPORT_COLUMNS = ("id", "created_at", "merchant_id", "activity", "order_id", "instance", "status", "attempts",
+                  "slots_total", "next_attempt_at", "finished_at", "last_verdict", "test_flag", "family")
+
+
+async def _filter(request: web.Request) -> tuple[DeliveryFilter, ListFilters]:
+    common = await read_filters(request, services(request))
+    outcome, activity = query(request, "outcome"), query(request, "activity")
+    found = common.found
+    flt = DeliveryFilter(
+        order_id=query(request, "order_id"), merchant_id=common.merchant_id or None,
+        activity=activity if activity in ACTIVITIES else None, outcome=outcome if outcome in OUTCOMES else None,
+        test_traffic=common.test or None, since=common.since, until=common.until,
+        any_of=None if found is None else (frozenset(found.order_ids), frozenset(found.instance_keys),
+                                           frozenset(found.delivery_ids)))
+    return flt, common
 
 
 async def list_deliveries(request: web.Request) -> web.Response:
-    outcome = query(request, "outcome")
-    flt = DeliveryFilter(order_id=query(request, "order_id"), activity=query(request, "activity"),
-                         outcome=outcome if outcome in OUTCOMES else None, merchant_id=query(request, "merchant_id"),
-                         limit=200)
-    deliveries = [delivery_view(d) for d in await services(request).deliveries.list(flt)]
+    s = services(request)
+    flt, common = await _filter(request)
+    page = paging(request, await s.deliveries.count(flt))
+    flt = replace(flt, offset=page.offset, limit=page.size)
+    deliveries = [delivery_view(d) for d in await s.deliveries.list(flt)]
     return render("deliveries.html", request, {
-        "deliveries": deliveries, "filters": flt, "activities": ACTIVITIES, "outcomes": tuple(OUTCOMES),
+        "deliveries": deliveries, "filters": flt, "common": common, "page": page, "activities": ACTIVITIES,
+        "outcomes": SHOWN_OUTCOMES, "merchants": [m.id for m in await s.catalogue.list_merchants()],
     })
+
+
+async def export(request: web.Request) -> web.StreamResponse:
+    flt, _common = await _filter(request)
+    kind = request.match_info["kind"]
+    name = f"deliveries-{services(request).clock.now():%Y%m%dT%H%M%S}"
+    return await download(request, name, kind, EXPORT_COLUMNS, services(request).deliveries.each(flt),
+                          delivery_view)
 
 
 async def delivery_detail(request: web.Request) -> web.Response:
@@ -47,6 +78,17 @@ async def delivery_detail(request: web.Request) -> web.Response:
     })
 
 
+async def fresh_curl(request: web.Request) -> web.Response:
+    """The attempt's request signed again now, as a curl command (text)."""
+    try:
+        signed = await services(request).deliveries.signed_again(int(request.match_info["delivery_id"]),
+                                                                 int(request.match_info["number"]))
+    except DomainError as exc:
+        return web.Response(status=404, text=exc.message)
+    return web.Response(text=curl_command({"method": signed.method, "url": signed.url, "headers": signed.headers,
+                                           "body": signed.body.decode("utf-8")}))
+
+
 async def restart(request: web.Request) -> web.Response:
     raw = request.match_info["delivery_id"]
     try:
@@ -59,5 +101,7 @@ async def restart(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/deliveries", list_deliveries)
+    app.router.add_get("/deliveries/export.{kind:csv|json}", export)
     app.router.add_get("/deliveries/{delivery_id:[0-9]{1,18}}", delivery_detail)
     app.router.add_post("/deliveries/{delivery_id:[0-9]{1,18}}/restart", restart)
+    app.router.add_post("/deliveries/{delivery_id:[0-9]{1,18}}/attempts/{number:[0-9]{1,9}}/curl", fresh_curl)

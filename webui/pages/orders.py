@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from emulator.marketplace.inputs import ConvertInput, OrderInput, RenewInput, Up
 from emulator.marketplace.orders import OrderFilter
 
 from ..forms import FormState, read_form, submit, validate
+from ..listing import ListFilters, download, paging, read_filters
 from ..security import redirect
 from .common import query, render, services
 
@@ -26,15 +28,40 @@ async def _products(request: web.Request) -> list[dict[str, Any]]:
     return [product_view(p) for p in await services(request).catalogue.list_products()]
 
 
+EXPORT_COLUMNS = ("order_id", "created_at", "merchant_id", "order_type", "status", "instance", "related_order_id",
+                  "test_flag")
+
+
+async def _filter(request: web.Request) -> tuple[OrderFilter, ListFilters]:
+    common = await read_filters(request, services(request))
+    order_type, status = query(request, "order_type"), query(request, "status")
+    found = common.found
+    flt = OrderFilter(
+        merchant_id=common.merchant_id or None, order_type=order_type if order_type in ORDER_TYPES else None,
+        status=status if status in STATUSES else None, test_traffic=common.test or None,
+        since=common.since, until=common.until,
+        any_of=None if found is None else (frozenset(found.order_ids), frozenset(found.instance_keys)))
+    return flt, common
+
+
 async def _list(request: web.Request, form: FormState | None = None, status: int = 200) -> web.Response:
-    flt = OrderFilter(merchant_id=query(request, "merchant_id"), order_type=query(request, "order_type"),
-                      status=query(request, "status"), limit=200)
-    orders = [order_view(o) for o in await services(request).orders.list(flt)]
+    s = services(request)
+    flt, common = await _filter(request)
+    page = paging(request, await s.orders.count(flt))
+    orders = [order_view(o) for o in await s.orders.list(replace(flt, offset=page.offset, limit=page.size))]
     form = form or FormState(name="buy", values={"period_number": 1})
     return render("orders.html", request, {
-        "orders": orders, "products": await _products(request), "form": form, "filters": flt,
-        "order_types": ORDER_TYPES, "statuses": STATUSES,
+        "orders": orders, "products": await _products(request), "form": form, "filters": flt, "common": common,
+        "page": page, "order_types": ORDER_TYPES, "statuses": STATUSES,
+        "merchants": [m.id for m in await s.catalogue.list_merchants()],
     }, status)
+
+
+async def export(request: web.Request) -> web.StreamResponse:
+    flt, _common = await _filter(request)
+    name = f"orders-{services(request).clock.now():%Y%m%dT%H%M%S}"
+    return await download(request, name, request.match_info["kind"], EXPORT_COLUMNS,
+                          services(request).orders.each(flt), order_view)
 
 
 async def list_orders(request: web.Request) -> web.Response:
@@ -143,6 +170,7 @@ ACTIONS: dict[str, Any] = {
 def setup(app: web.Application) -> None:
     app.router.add_get("/orders", list_orders)
     app.router.add_post("/orders", create_order)
+    app.router.add_get("/orders/export.{kind:csv|json}", export)
     app.router.add_get("/orders/{order_id}", order_detail)
     for name, handler in ACTIONS.items():
         handler.__name__ = name
