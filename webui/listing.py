@@ -18,6 +18,8 @@ from emulator.clock import to_utc_naive
 from emulator.marketplace.search import Found, search
 from emulator.services import Services
 
+from .pages.common import query
+
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE = 10**7
@@ -56,12 +58,12 @@ def _moment(text: str, name: str, errors: dict[str, str]) -> Optional[datetime]:
 
 
 async def read_filters(request: web.Request, services: Services) -> ListFilters:
-    query = request.query
-    flt = ListFilters(
-        q=query.get("q", "").strip()[:200], merchant_id=query.get("merchant_id", "").strip()[:64],
-        test=query.get("test", "") if query.get("test", "") in TEST_TRAFFIC else "",
-        since_text=query.get("since", "").strip()[:40], until_text=query.get("until", "").strip()[:40],
-    )
+    def text(name: str, limit: int) -> str:
+        return (query(request, name) or "")[:limit]
+
+    flt = ListFilters(q=text("q", 200), merchant_id=text("merchant_id", 64),
+                      test=text("test", 8) if text("test", 8) in TEST_TRAFFIC else "",
+                      since_text=text("since", 40), until_text=text("until", 40))
     flt.since = _moment(flt.since_text, "since", flt.errors)
     flt.until = _moment(flt.until_text, "until", flt.errors)
     if flt.q:

@@ -21,7 +21,7 @@ from ..store.tables import Attempt, Delivery, Instance, Order, OrderLine
 
 MAX_TERM = 128
 #: Hits of each kind kept from a partial search: enough to choose from, bounded on a large store.
-PARTIAL_LIMIT = 20
+PARTIAL_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Found:
     term: str
     hits: list[Hit] = field(default_factory=list)
     partial: bool = False  # no exact match: these contain the term
+    truncated: bool = False  # more ids contain it than a partial search keeps (PARTIAL_LIMIT of a kind)
 
     @property
     def order_ids(self) -> set[str]:
@@ -64,7 +65,7 @@ def _like_escaped(term: str) -> str:
 
 
 async def search(store: Store, term: str) -> Found:
-    term = term.strip()
+    term = term.replace("\x00", "").strip()  # no id holds a NUL, and PostgreSQL refuses one
     found = Found(term)
     if not term or len(term) > MAX_TERM:
         return found
@@ -72,6 +73,8 @@ async def search(store: Store, term: str) -> Found:
         found.hits = await _exact(session, _variants(term))
         if not found.hits:
             found.hits, found.partial = await _partial(session, term), True
+            kinds = [h.kind for h in found.hits]
+            found.truncated = any(kinds.count(kind) >= PARTIAL_LIMIT for kind in set(kinds))
     return found
 
 

@@ -20,5 +20,6 @@ def render(template: str, request: web.Request, context: dict[str, Any], status:
 
 
 def query(request: web.Request, name: str) -> str | None:
-    value = request.query.get(name, "").strip()
+    """A query parameter, trimmed; without NUL characters, which no id holds and PostgreSQL refuses."""
+    value = request.query.get(name, "").replace("\x00", "").strip()
     return value or None

@@ -81,8 +81,9 @@
       const seconds = Math.round((Date.now() - running.started) / 1000);
       box.querySelector(".elapsed").textContent = `${seconds} s`;
     }, 500);
-    // Disabled after the submit has been collected, so the button's own value still goes.
-    setTimeout(() => form.querySelectorAll("button").forEach((b) => { b.disabled = true; }), 0);
+    // No second action meanwhile. Disabled after the submit has been collected, so that the
+    // button's own value still goes.
+    setTimeout(() => box.querySelectorAll("button").forEach((b) => { b.disabled = true; }), 0);
   }
   function clockMoved(iso) {
     const now = document.getElementById("clock-now");
