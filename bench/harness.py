@@ -319,6 +319,11 @@ def _cpu_s(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by one process (its threads included), e.g. for a cost per request."""
+    return _cpu_s(pid)
+
+
 def _tree(pid: int) -> list[int]:
     """The process and its live descendants (e.g. PostgreSQL's postmaster and backends)."""
     children: dict[int, list[int]] = {}

@@ -9,9 +9,10 @@ from typing import Any, AsyncIterator, Optional
 
 from aiohttp import web
 
-from .control import certify_routes, kit_routes, routes as control_routes, traffic_routes
+from .control import certify_routes, gateway_routes, kit_routes, routes as control_routes, traffic_routes
 from .control.errors import error_middleware, refuse_host
 from .control.keys import DEMO_STUB, SERVICES, SETTINGS
+from .gateway import demo_backend, routes as buyer_gateway_routes
 from .oauth import routes as oauth_routes
 from .openapi import routes as openapi_routes
 from .openapi.gateway import make_gateway
@@ -78,6 +79,9 @@ def create_app(settings: Settings) -> web.Application:
     kit_routes.setup(app)
     certify_routes.setup(app)
     traffic_routes.setup(app)
+    gateway_routes.setup(app)
+    buyer_gateway_routes.setup(app)
+    demo_backend.setup(app)
     openapi_routes.setup(app)
     oauth_routes.setup(app)
     stub: Optional[MerchantStub] = None

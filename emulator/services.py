@@ -20,6 +20,9 @@ from .delivery.scheduler import Scheduler
 from .delivery.service import Deliveries
 from .dialtest.service import DialTests
 from .events import EventBus
+from .gateway.forwarder import Forwarder
+from .gateway.inputs import BackendInput
+from .gateway.service import Gateway
 from .kit.service import Kit
 from .oauth.service import AppInput, OAuth, UserInput
 from .openapi.credentials import Credentials
@@ -37,7 +40,8 @@ from .requestguard import own_host_names
 from .settings import Settings
 from .store import Store
 from .store.tables import (
-    ApiCredential, Attempt, ClockRow, DialRun, InboundCall, Merchant, OAuthApp, OAuthEvent, OAuthUser, Order, Product,
+    ApiCredential, Attempt, ClockRow, DialRun, GatewayBackend, GatewayCall, InboundCall, Merchant, OAuthApp, OAuthEvent,
+    OAuthUser, Order, Product,
 )
 
 log = logging.getLogger(__name__)
@@ -76,6 +80,11 @@ class Services:
         self.events = EventBus()
         self.oauth = OAuth(store, clock, settings, on_event=lambda: self.events.publish("oauth"))
         self.kit = Kit(store, clock, self._wake)
+        self.gateway = Gateway(store, clock, lambda: self.catalogue.own_address,
+                               on_call=lambda: self.events.publish("gateway"),
+                               on_change=lambda: self.events.publish("catalogue"))
+        self.gateway_forwarder = Forwarder(settings)
+        self.gateway_base_url = ""  # this process's own URL: the built-in demo Agents backend is there
         self.scenarios = Scenarios(self, Path(settings.fixtures_dir) / "scenarios")
         self.dispatcher.listeners.append(lambda delivery_id: self.events.publish("delivery", delivery_id))
         self.dispatcher.before_record.append(self.journal.flush)  # Query Order calls are seen by §4 R7
@@ -104,6 +113,7 @@ class Services:
         self.catalogue.own_address = OwnAddress(
             own_host_names(self.settings.host, self.settings.allowed_hosts.split(",")), urlsplit(base_url).port or 80)
         self.kit.login_domain = base_url.rstrip("/")  # tenantSync's domainName: the unified login is here
+        self.gateway_base_url = base_url.rstrip("/")
         if self.settings.demo_merchant and not self.settings.merchant_url:
             self.demo_merchant_url = base_url.rstrip("/") + "/demo-merchant/produce"
         self.seeded_at_start = await self._seed_if_empty()
@@ -120,6 +130,8 @@ class Services:
     async def close(self) -> None:
         self.ready = False
         await self.journal.flush()
+        await self.gateway.flush()
+        await self.gateway_forwarder.close()
         await self.scheduler.stop()
         await self.dispatcher.close()
         await self.save_clock()
@@ -197,11 +209,12 @@ class Services:
         def read_marks(session: Session) -> tuple[Any, ...]:  # each an index's last entry
             return tuple([session.exec(select(func.max(col(Order.seq)))).one()] + [
                 session.exec(select(func.max(col(table.id)))).one()
-                for table in (Attempt, InboundCall, OAuthEvent, DialRun)])
+                for table in (Attempt, InboundCall, OAuthEvent, DialRun, GatewayCall)])
 
         marks = await self.store.quick_read(read_marks)
         if self._seen_marks and marks != self._seen_marks:
-            for kind, old, new in zip(("order", "delivery", "inbound", "oauth", "dialtest"), self._seen_marks, marks):
+            for kind, old, new in zip(("order", "delivery", "inbound", "oauth", "dialtest", "gateway"),
+                                      self._seen_marks, marks):
                 if old != new:
                     self.events.publish(kind)
         self._seen_marks = marks
@@ -235,6 +248,7 @@ class Services:
         The demo data is seeded the slow way (through the services) once; after that a reset
         writes the remembered rows back in the same transaction that empties the store."""
         await self.journal.flush()
+        await self.gateway.flush()
         snapshot = self._seed_rows if seed else []
         async with self.scheduler.exclusive():
             await self.store.run_write(lambda session: _replace_everything(session, snapshot or []))
@@ -250,6 +264,7 @@ class Services:
                 await self._seed_if_empty()
                 await self._point_builtin_merchants()
             await self.credentials.load()
+            self.gateway.forget()
         for hook in self.after_reset:
             await hook()
         if seed and snapshot is None:
@@ -263,6 +278,7 @@ class Services:
     # -- internals -------------------------------------------------------------------------
     def _wake(self) -> None:
         self.events.publish("order")
+        self.gateway.forget()  # an instance's state decides whether its key may call
         self.scheduler.wake()
 
     async def _sync_call(self, delivery_id: int) -> SyncOutcome:
@@ -299,6 +315,9 @@ class Services:
                 await self._mark_builtin(created.id)
         for raw in data.get("products", []):
             await self.catalogue.create_product(ProductInput(**raw))
+        for raw in data.get("gateway_backends", []):
+            product = raw.pop("product")
+            await self.gateway.register(product, BackendInput(**raw), builtin=True)
         for raw in data.get("oauth_apps", []):
             users = raw.pop("users", [])
             app = await self.oauth.create_app(AppInput(**raw))
@@ -329,7 +348,7 @@ class Services:
                 session.add(merchant)
 
 
-SEED_TABLES = (Merchant, Product, OAuthApp, OAuthUser, ApiCredential)  # what seeding writes, in FK order
+SEED_TABLES = (Merchant, Product, GatewayBackend, OAuthApp, OAuthUser, ApiCredential)  # what seeding writes, in FK order
 
 
 def _read_seed_rows(session: Session) -> list[tuple[type[SQLModel], list[dict[str, Any]]]]:

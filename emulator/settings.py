@@ -88,6 +88,15 @@ class Settings(BaseModel):
     dialtest_freeze_after_days: int = Field(5, ge=1, le=365)
     dialtest_auto_unfreeze: bool = True
     dialtest_smtp_url: Optional[str] = Field(None, pattern=r"^smtp://[^/:]+(:\d+)?/?$")
+    # Gateway of Agents and API products (PROTOCOL §14; the agents_* items are assumed, §14.1)
+    agents_jwt_header: str = Field("Authorization", pattern=r"^[A-Za-z0-9-]{1,64}$",
+                                   description="Header carrying the AK/SK-mode JWT (agents.jwt_header).")
+    agents_jwt_scheme: str = Field("Bearer", pattern=r"^[A-Za-z0-9-]{0,32}$",
+                                   description="Word before the JWT in that header; empty: the JWT alone.")
+    agents_jwt_exp_claim: bool = Field(False, description="Add an exp claim (timestamp + 300 s) to the JWT.")
+    gateway_timeout_s: float = Field(5.0, gt=0, le=120, description="Connect and first-byte limit (as callbacks).")
+    gateway_stream_max_s: float = Field(120.0, gt=0, le=3600, description="Longest event stream passed through.")
+    gateway_max_reply_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
 
     @field_validator("dialtest_timezone")
     @classmethod

@@ -9,7 +9,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, AsyncIterator, Callable, Optional, Sequence
+from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Sequence, TypeVar
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -20,6 +20,7 @@ from emulator.services import Services
 
 from .pages.common import query
 
+Row = TypeVar("Row")
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE = 10**7
@@ -122,6 +123,24 @@ def paging(request: web.Request, total: int) -> Paging:
 
 
 # -- downloads ---------------------------------------------------------------------------------
+EXPORT_BATCH = 1000
+
+
+async def every_row(page: Callable[[Optional[int]], Awaitable[Sequence[Row]]],
+                    cursor: Callable[[Row], Optional[int]]) -> AsyncIterator[Sequence[Row]]:
+    """Every row of a newest-first list, a batch at a time: ``page(before)`` gives the batch below
+    the cursor (keyset paging, so a download of a whole store holds one batch in memory)."""
+    before: Optional[int] = None
+    while True:
+        rows = await page(before)
+        if not rows:
+            return
+        yield rows
+        before = cursor(rows[-1])
+        if before is None:
+            return
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""

@@ -20,6 +20,8 @@ NAV: list[NavItem] = [
     NavItem("Open APIs", "/inbound"),
     NavItem("Unified login", "/login-apps"),
     NavItem("Enterprises", "/enterprises"),
+    NavItem("Demo merchant", "/demo"),
+    NavItem("Gateway", "/gateway"),
     NavItem("Dial tests", "/dial-tests"),
     NavItem("Certification", "/certify"),
     NavItem("Scenarios", "/scenarios"),

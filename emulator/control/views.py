@@ -9,8 +9,8 @@ from ..clock import Clock
 from ..marketplace import lifecycle as lc
 from ..marketplace.targets import production_url_warnings
 from ..store.tables import (
-    ApiCredential, Attempt, Delivery, InboundCall, Instance, LicenseCode, Merchant, Order, OrderLine, Product,
-    UsageRecord,
+    ApiCredential, Attempt, Delivery, GatewayBackend, GatewayCall, InboundCall, Instance, LicenseCode, Merchant, Order,
+    OrderLine, Product, UsageRecord,
 )
 
 
@@ -149,3 +149,35 @@ def license_code_view(c: LicenseCode) -> dict[str, Any]:
             "test": c.test, "effective_at": iso(c.effective_at), "expire_at": iso(c.expire_at),
             "activated_at": iso(c.activated_at), "last_heartbeat_at": iso(c.last_heartbeat_at),
             "third_party_account": c.third_party_account, "ip": c.ip, "instance": c.instance_key}
+
+
+def gateway_backend_view(b: GatewayBackend, product: Optional[Product] = None, secret: bool = False) -> dict[str, Any]:
+    view = {
+        "product_id": b.product_id, "kind": b.kind, "backend_url": b.backend_url, "http_method": b.http_method,
+        "auth_mode": b.auth_mode, "access_key": b.access_key,
+        "secret_key": b.secret_key if secret else mask(b.secret_key),
+        "billing": "tokens" if b.kind == "agents" else "calls",
+        "created_at": iso(b.created_at), "updated_at": iso(b.updated_at),
+    }
+    if product is not None:
+        view.update({"product_code": product.code, "product_name": product.name, "merchant_id": product.merchant_id})
+    return view
+
+
+def gateway_call_view(c: GatewayCall, full: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": c.id, "request_id": c.request_id, "product_id": c.product_id, "merchant_id": c.merchant_id,
+        "order_id": c.order_id, "instance": c.instance_key, "customer_id": c.customer_id, "kind": c.kind,
+        "at": iso(c.at), "wall": iso(c.wall), "method": c.method, "path": c.path, "query": c.query,
+        "target_url": c.target_url, "status": c.status, "caller_status": c.caller_status, "streamed": c.streamed,
+        "events": c.events, "error": c.error, "passed": c.passed,
+        "verdict": "passed" if c.passed else (c.failures[0] if c.failures else "failed"), "failures": c.failures,
+        "usage": None if c.total_tokens is None else {
+            "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens, "total_tokens": c.total_tokens},
+        "billed_tokens": c.billed_tokens, "billed_calls": c.billed_calls, "elapsed_ms": c.elapsed_ms,
+    }
+    if full:
+        view["request"] = {"method": c.method, "url": c.target_url, "headers": c.request_headers, "body": c.request_body}
+        view["response"] = None if c.status is None else {
+            "status": c.status, "headers": c.response_headers, "body": c.response_body}
+    return view

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, AsyncIterator, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from sqlmodel import col, func, select
 
@@ -98,17 +98,6 @@ class Deliveries:
         async with self.store.read() as session:
             query = _filtered(select(func.count()).select_from(Delivery), flt)
             return int((await session.exec(query)).one())
-
-    async def each(self, flt: DeliveryFilter, batch: int = 1000) -> AsyncIterator[list[Delivery]]:
-        """Every delivery the filter matches, newest first, a batch at a time (keyset paging:
-        a download of the whole store holds one batch in memory)."""
-        cursor = flt.before_id
-        while True:
-            page = await self.list(replace(flt, before_id=cursor, offset=0, limit=batch))
-            if not page:
-                return
-            yield list(page)
-            cursor = page[-1].id
 
     async def get(self, delivery_id: int) -> tuple[Delivery, list[Attempt]]:
         async with self.store.read() as session:

@@ -6,10 +6,10 @@ whatever the merchant answers, PROTOCOL §9 "Outcome"), and emits the callbacks 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, AsyncIterator, Awaitable, Callable, Optional, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Optional, Sequence, TypeVar
 
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, func, select
@@ -110,18 +110,6 @@ class Orders:
         """How many orders the filter matches (its paging ignored)."""
         async with self.store.read() as session:
             return int((await session.exec(_filtered(select(func.count()).select_from(Order), flt))).one())
-
-    async def each(self, flt: OrderFilter, batch: int = 1000) -> AsyncIterator[list[Order]]:
-        """Every order the filter matches, newest first, a batch at a time (keyset paging)."""
-        cursor = flt.before_seq
-        while True:
-            page = await self.list(replace(flt, before_seq=cursor, offset=0, limit=batch))
-            if not page:
-                return
-            yield list(page)
-            if page[-1].seq is None:
-                return
-            cursor = page[-1].seq
 
     async def get(self, order_id: str) -> tuple[Order, list[OrderLine]]:
         async with self.store.read() as session:

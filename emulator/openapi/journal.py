@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Callable, Optional, Sequence
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from ..marketplace.errors import NotFound
 from ..store import Store
@@ -20,8 +20,21 @@ class JournalFilter:
     merchant_id: Optional[str] = None
     api: Optional[str] = None
     accepted: Optional[bool] = None
+    before_id: Optional[int] = None  # keyset paging: calls older than this one (newest first)
     limit: int = 100
     offset: int = 0
+
+
+def _filtered(query: Any, flt: JournalFilter) -> Any:
+    if flt.merchant_id:
+        query = query.where(InboundCall.merchant_id == flt.merchant_id)
+    if flt.api:
+        query = query.where(InboundCall.api == flt.api)
+    if flt.accepted is not None:
+        query = query.where(InboundCall.accepted == flt.accepted)
+    if flt.before_id is not None:
+        query = query.where(col(InboundCall.id) < flt.before_id)
+    return query
 
 
 @dataclass(slots=True)
@@ -86,14 +99,14 @@ class Journal:
     async def list(self, flt: JournalFilter) -> Sequence[InboundCall]:
         await self.flush()
         async with self.store.read() as session:
-            query = select(InboundCall).order_by(col(InboundCall.id).desc())
-            if flt.merchant_id:
-                query = query.where(InboundCall.merchant_id == flt.merchant_id)
-            if flt.api:
-                query = query.where(InboundCall.api == flt.api)
-            if flt.accepted is not None:
-                query = query.where(InboundCall.accepted == flt.accepted)
+            query = _filtered(select(InboundCall), flt).order_by(col(InboundCall.id).desc())
             return (await session.exec(query.offset(flt.offset).limit(flt.limit))).all()
+
+    async def count(self, flt: JournalFilter) -> int:
+        """How many calls the filter matches (its paging ignored)."""
+        await self.flush()
+        async with self.store.read() as session:
+            return int((await session.exec(_filtered(select(func.count()).select_from(InboundCall), flt))).one())
 
     async def get(self, call_id: int) -> InboundCall:
         await self.flush()

@@ -495,3 +495,69 @@ class KitCall(SQLModel, table=True):
     step: int = 0  # position in the bind chain
     repeat_of: Optional[int] = None
     created_at: NaiveDatetime
+
+
+class GatewayBackend(SQLModel, table=True):
+    """The backend of an Agents (``agents``) or API (``api``) product behind the gateway (PROTOCOL §14)."""
+
+    product_id: str = Field(foreign_key="product.id", primary_key=True, max_length=64)
+    kind: str  # agents (billed per token from usage) | api (billed per forwarded call)
+    backend_url: str
+    http_method: str = "POST"  # GET | POST | ANY
+    auth_mode: str = "aksk"  # aksk (the §14.1 JWT is added) | own (the merchant's own scheme)
+    access_key: Optional[str] = None
+    secret_key: Optional[str] = None
+    created_at: NaiveDatetime
+    updated_at: NaiveDatetime
+
+
+class GatewayKey(SQLModel, table=True):
+    """The key a buyer calls the gateway with: one per purchased instance."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    instance_key: str = Field(unique=True, max_length=64)
+    order_id: str = Field(index=True, max_length=64)  # the instance's purchase order
+    created_at: NaiveDatetime
+
+
+class GatewayCall(SQLModel, table=True):
+    """One call through the gateway: what the buyer sent, what was forwarded, the reply, the verdict
+    and what was billed. Refused calls are recorded too (without an order when none was found)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    request_id: str = Field(index=True, max_length=64)  # the X-Request-Id sent to the backend
+    product_id: Optional[str] = None
+    merchant_id: Optional[str] = None
+    order_id: Optional[str] = None
+    instance_key: Optional[str] = None
+    customer_id: Optional[str] = None
+    kind: Optional[str] = None
+    at: NaiveDatetime  # emulated
+    wall: NaiveDatetime
+    method: str
+    path: str
+    query: str = ""
+    target_url: Optional[str] = None
+    request_headers: dict = _json()
+    request_body: str = ""
+    status: Optional[int] = None  # the backend's
+    response_headers: dict = _json()
+    response_body: str = ""
+    streamed: bool = False
+    events: int = 0
+    caller_status: int = 0  # what the buyer got
+    error: Optional[str] = None  # the error code given to the buyer, if any
+    passed: bool = False
+    failures: list = _json_list()
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+    total_tokens: Optional[int] = None
+    billed_tokens: int = 0
+    billed_calls: int = 0
+    elapsed_ms: float = 0.0
+
+    __table_args__ = (
+        Index("ix_gatewaycall_order_id", "order_id", "id"),
+        Index("ix_gatewaycall_merchant_id", "merchant_id", "id"),
+        Index("ix_gatewaycall_product_id", "product_id", "id"),
+    )

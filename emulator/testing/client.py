@@ -268,6 +268,50 @@ class SandboxClient:
             f"no {activity} delivery{target} with outcome {outcome!r}"
             f"{' and ' + repr(params) if params else ''} (emulator clock {clock['now']}); deliveries{target}:\n  {lines}")
 
+    # -- gateway of Agents and API products (PROTOCOL §14) ---------------------------------
+    async def register_gateway_backend(self, product: str, backend_url: str, kind: str = "agents",
+                                       **fields: Any) -> dict[str, Any]:
+        """Register (or replace) a product's backend; the answer shows the AK/SK of the JWT."""
+        return await self.request("PUT", f"/products/{product}/gateway",
+                                  {"kind": kind, "backend_url": backend_url, **fields})
+
+    async def gateway_access(self, order: OrderRef) -> dict[str, Any]:
+        """The order's ``endpoint``, buyer ``api_key`` and ``totals`` (tokens and calls billed)."""
+        return await self.request("GET", f"/orders/{_order_id(order)}/gateway")
+
+    async def gateway_calls(self, order: Optional[OrderRef] = None, product: Optional[str] = None,
+                            outcome: Optional[str] = None, after_id: Optional[int] = None) -> list[dict[str, Any]]:
+        """Forwarded (and refused) gateway calls, oldest first; ``outcome`` is passed or failed."""
+        params = {"order_id": _order_id(order) if order else None, "product": product, "outcome": outcome,
+                  "after_id": after_id, "limit": 1000}
+        data = await self.request("GET", "/gateway/calls", params=params)
+        return list(reversed(data["calls"]))
+
+    async def gateway_call(self, call_id: int) -> dict[str, Any]:
+        """One call with the forwarded request and the backend's reply."""
+        return await self.request("GET", f"/gateway/calls/{call_id}")
+
+    async def wait_for_gateway_call(self, order: Optional[OrderRef] = None, outcome: Optional[str] = "passed",
+                                    timeout: float = 10.0, after_id: Optional[int] = None,
+                                    product: Optional[str] = None) -> dict[str, Any]:
+        """The newest matching call (in full) once it is recorded with the wanted outcome (``passed``,
+        ``failed`` or None for any); ``after_id`` skips calls already seen. Calls are recorded just
+        after their answer (a stream's after its end), so this polls until ``timeout``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = await self.gateway_calls(order, product, after_id=after_id)
+            wanted = [c for c in found if outcome is None or c["passed"] == (outcome == "passed")]
+            if wanted:
+                return await self.gateway_call(wanted[-1]["id"])
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.05)
+        lines = "\n  ".join(f"#{c['id']} {c['method']} {c['path']} -> {c['caller_status']}: {c['verdict']}"
+                            for c in found) or "(no call at all)"
+        target = f" of order {_order_id(order)}" if order else ""
+        raise AssertionError(f"no gateway call{target} with outcome {outcome!r} within {timeout:g} s; calls:\n  {lines}")
+
     async def wait_for_state(self, order: OrderRef, state: str, timeout: float = 10.0) -> dict[str, Any]:
         """The order's instance once it is in ``state`` (``active``, ``frozen``, ``released``...)."""
         loop = asyncio.get_running_loop()

@@ -3,8 +3,9 @@
 It is the built-in demo merchant of the run command and the stub of the test suites. It checks
 the §2a signature (and the 60 s timestamp window) on every basic call, keeps instances idempotent
 per order line (instanceId = the first attempt's businessId, as Huawei recommends), and can be
-told to misbehave: fail the next N calls in a chosen way, answer slowly, reject signatures,
-refuse spec changes or report instances as not ready.
+told to misbehave: fail the next N calls in a chosen way (optionally only some activities, or
+only calls about one instance), answer slowly, reject signatures, refuse spec changes or report
+instances as not ready.
 
 It also speaks the joint-operation family (§5): the rich ``newInstance`` (idempotent per
 ``orderInfo[0].orderId``), ``expireInstance`` and ``upgrade`` on the same path, and the kit syncs
@@ -19,13 +20,15 @@ import hashlib
 import json
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, get_args
 
 from aiohttp import web
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from ..jsonbody import BadJson, StrictInput, decode_json
+from ..marketplace.ids import order_line_id
 from ..protocol.crypto import rsa_decrypt_client_secret
 from ..protocol.kit import APPLICATION_SYNC, KIT_SYNCS
 from ..protocol.signing import verify_basic_signature, verify_kit_x_sign
@@ -40,22 +43,59 @@ Activity = Literal["newInstance", "queryInstance", "refreshInstance", "updateIns
                    "getLicense", "refreshLicense", "expireLicense", "changeLicenseStatus", "releaseLicense",
                    "upgradeLicense", "getLicenseAsync",
                    "tenantSync", "applicationSync", "allOrgSync", "authSync", "singleOrgSync"]
+ACTIVITIES: tuple[str, ...] = get_args(Activity)
 MAX_WAIT_S = 3600.0
+MAX_INSTANCE_CHARS = 200
 JOINT = "saas_v2_joint"
 KIT_ROUTE = "/produce/produceAPI/v2/{name:" + "|".join(sorted(KIT_SYNCS)) + "}"
 
 
-class Behaviour(StrictInput):
-    """How the stub misbehaves. Tests set attributes directly; ``PUT /_behaviour`` validates strictly."""
+class BadBehaviour(ValueError):
+    """A behaviour the model refuses: ``errors`` maps each field (a dotted path) to its message,
+    ``field`` is the first of them and ``str(exc)`` reads ``"<field>: <message>"``."""
 
-    fail_next: int = Field(0, ge=0)
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        self.field = next(iter(errors))
+        super().__init__(f"{self.field}: {errors[self.field]}")
+
+
+class Behaviour(StrictInput):
+    """How the stub misbehaves. Tests set attributes directly; ``PUT /_behaviour`` and the console's
+    Demo merchant page change it through :meth:`updated`, which validates strictly."""
+
+    fail_next: int = Field(0, ge=0)  # counts only the calls that match fail_activities and fail_instance
     failure: FailureMode = "http_500"
     fail_activities: list[Activity] = []  # empty: any activity
+    # Only calls about this instance: the emulator's instance key (the orderLineId of the instance's
+    # purchase) or the merchant's instanceId. None (or blank): calls about any instance, and calls
+    # about none.
+    fail_instance: Optional[str] = Field(None, max_length=MAX_INSTANCE_CHARS)
     delay_s: float = Field(0.0, ge=0, le=MAX_WAIT_S, allow_inf_nan=False)
     hang_s: float = Field(30.0, ge=0, le=MAX_WAIT_S, allow_inf_nan=False)  # how long a "timeout" failure waits
     reject_signatures: bool = False
     refuse_changes: bool = False
     not_ready_polls: int = Field(0, ge=0)
+
+    @field_validator("fail_instance", mode="after")
+    @classmethod
+    def _blank_is_any(cls, value: Optional[str]) -> Optional[str]:
+        return value or None
+
+    def updated(self, changes: Mapping[str, Any]) -> "Behaviour":
+        """This behaviour with ``changes`` merged in, validated strictly (no ``"2"`` for a number,
+        no ``"yes"`` for a boolean; callers with form strings convert them first)."""
+        try:
+            return Behaviour.model_validate({**self.model_dump(), **changes}, strict=True)
+        except ValidationError as exc:
+            errors: dict[str, str] = {}
+            for error in exc.errors():
+                errors.setdefault(".".join(str(part) for part in error["loc"]) or "behaviour", error["msg"])
+            raise BadBehaviour(errors) from None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -69,6 +109,7 @@ class ReceivedCall:
     problem: Optional[str]
     reply_status: int
     reply: str
+    at: str = field(default_factory=_now)  # wall-clock UTC, when the answer was sent
 
 
 class MerchantStub:
@@ -162,7 +203,7 @@ class MerchantStub:
         await self._delay()
         if problem is not None:
             return 200, json.dumps(_result("000001", f"token is invalid: {problem}"))
-        misbehaviour = await self._misbehave(activity)
+        misbehaviour = await self._misbehave(activity, body)
         if misbehaviour is not None:
             return misbehaviour
         handler = getattr(self, f"_on_{activity}", None)
@@ -174,15 +215,48 @@ class MerchantStub:
         if self.behaviour.delay_s:
             await asyncio.sleep(self.behaviour.delay_s)
 
-    async def _misbehave(self, activity: Optional[str]) -> Optional[tuple[int, str]]:
+    async def _misbehave(self, activity: Optional[str], body: Mapping[str, Any]) -> Optional[tuple[int, str]]:
         """The answer the behaviour forces on a correctly signed call, if any."""
         behaviour = self.behaviour
         if behaviour.reject_signatures:
             return 200, json.dumps(_result("000001", "token is invalid"))
-        if behaviour.fail_next > 0 and (not behaviour.fail_activities or activity in behaviour.fail_activities):
+        if behaviour.fail_next > 0 and self._targeted(activity, body):
             behaviour.fail_next -= 1
             return await self._failure(behaviour.failure)
         return None
+
+    def _targeted(self, activity: Optional[str], body: Mapping[str, Any]) -> bool:
+        """True when the call matches both ``fail_activities`` and ``fail_instance``."""
+        behaviour = self.behaviour
+        if behaviour.fail_activities and activity not in behaviour.fail_activities:
+            return False
+        return behaviour.fail_instance is None or behaviour.fail_instance in self.about(body)
+
+    def about(self, body: Mapping[str, Any]) -> set[str]:
+        """The instance keys and merchant instanceIds a call is about, as far as its body and the
+        stub's records tell. A call on an existing instance names its ``instanceId`` (a later
+        ``orderLineId`` there belongs to a renewal or upgrade order, not to the instance); a purchase
+        names its order line (slim, License) or, joint-operation, its ``orderInfo[0].orderId``,
+        whose instance key is the order's first line."""
+        names: set[str] = set()
+        for instance_id in _text(body.get("instanceId")).split(","):
+            if instance_id:
+                names |= {instance_id, *self._key_of(instance_id)}
+        return names or self._purchase_names(body)
+
+    def _key_of(self, instance_id: str) -> set[str]:
+        state = self.instances.get(instance_id) or {}
+        if state.get("orderLineId"):
+            return {str(state["orderLineId"])}
+        return {order_line_id(str(state["orderId"]))} if state.get("orderId") else set()
+
+    def _purchase_names(self, body: Mapping[str, Any]) -> set[str]:
+        line, order = _text(body.get("orderLineId")), ""
+        info = body.get("orderInfo")
+        if not line and isinstance(info, list) and info and isinstance(info[0], dict):
+            order = _text(info[0].get("orderId"))
+            line = _text(info[0].get("orderLineId")) or (order_line_id(order) if order else "")
+        return {name for name in (line, self._by_line.get(line), self._by_order.get(order)) if name}
 
     async def _failure(self, mode: str) -> tuple[int, str]:
         if mode == "timeout":
@@ -235,7 +309,7 @@ class MerchantStub:
         await self._delay()
         if problem is not None:
             return 200, json.dumps(_result(*problem))
-        misbehaviour = await self._misbehave(name)
+        misbehaviour = await self._misbehave(name, body)
         if misbehaviour is not None:
             return misbehaviour
         if name == APPLICATION_SYNC:
@@ -372,11 +446,9 @@ class MerchantStub:
         if not isinstance(data, dict):
             return _bad_behaviour(f"the body must be a JSON object, not {type(data).__name__}")
         try:
-            behaviour = Behaviour.model_validate({**self.behaviour.model_dump(), **data}, strict=True)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            name = ".".join(str(part) for part in error["loc"])
-            return _bad_behaviour(f"{name}: {error['msg']}", name)
+            behaviour = self.behaviour.updated(data)
+        except BadBehaviour as exc:
+            return _bad_behaviour(str(exc), exc.field)
         self.behaviour = behaviour
         return web.json_response(behaviour.model_dump())
 
@@ -401,6 +473,10 @@ def _kit_body(raw: bytes) -> tuple[dict[str, Any], Optional[tuple[str, str]]]:
     if not isinstance(body, dict):
         return {}, ("000002", "param is invalid: body is not a JSON object")
     return body, None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _result(code: str, message: str) -> dict[str, Any]:

@@ -105,6 +105,12 @@ class SyncSandboxClient:
     traffic = _blocking(SandboxClient.traffic)
     wait_for_delivery = _blocking(SandboxClient.wait_for_delivery)
     wait_for_state = _blocking(SandboxClient.wait_for_state)
+    # gateway of Agents and API products
+    register_gateway_backend = _blocking(SandboxClient.register_gateway_backend)
+    gateway_access = _blocking(SandboxClient.gateway_access)
+    gateway_calls = _blocking(SandboxClient.gateway_calls)
+    gateway_call = _blocking(SandboxClient.gateway_call)
+    wait_for_gateway_call = _blocking(SandboxClient.wait_for_gateway_call)
     # clock, reset, scenarios
     settle = _blocking(SandboxClient.settle)
     advance = _blocking(SandboxClient.advance)

@@ -132,7 +132,7 @@ async def test_failing_merchant_retries_verdict_and_resend(emulator: EmulatorSer
     original = await page.evaluate("navigator.clipboard.readText()")
     assert original.startswith("curl -sS -X POST ") and "signature=" in original and "newInstance" in original
     await page.locator("#attempt-4").get_by_role("button", name="Copy freshly signed curl").click()
-    await expect(page.locator("#fresh-curl-4")).to_contain_text("curl -sS -X POST")
+    await expect(page.locator("#fresh-curl-4")).to_contain_text("curl -sS -X POST")  # shown once copied
     fresh = await page.evaluate("navigator.clipboard.readText()")
     assert fresh == await page.locator("#fresh-curl-4").text_content()
     # The stub checks the signature, the 60 s window and refuses a nonce it has seen: the original

@@ -39,7 +39,7 @@ async def test_a_schema_5_store_is_upgraded_in_place(tmp_path: Path) -> None:
     finally:
         await store.close()
     revision = sqlite3.connect(path).execute("SELECT version_num FROM alembic_version").fetchone()[0]
-    assert revision == "0008"
+    assert revision == "0009"
     reopened = await Store.open(str(path))  # the second opening finds nothing to do
     await reopened.close()
 
@@ -48,7 +48,7 @@ async def test_a_new_store_is_created_at_the_newest_revision(tmp_path: Path) -> 
     path = tmp_path / "new.db"
     store = await Store.open(str(path))
     await store.close()
-    assert sqlite3.connect(path).execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0008"
+    assert sqlite3.connect(path).execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0009"
 
 
 async def test_a_store_of_an_unknown_schema_is_refused(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from emulator.marketplace.errors import DomainError
 
 from emulator.control.curl import curl_command
 from emulator.protocol.kit import BIND_CHAIN, SINGLE_ORG_SYNC
-from ..listing import ListFilters, download, paging, read_filters
+from ..listing import EXPORT_BATCH, ListFilters, download, every_row, paging, read_filters
 from ..security import redirect
 from .common import query, render, services
 
@@ -56,8 +56,10 @@ async def export(request: web.Request) -> web.StreamResponse:
     flt, _common = await _filter(request)
     kind = request.match_info["kind"]
     name = f"deliveries-{services(request).clock.now():%Y%m%dT%H%M%S}"
-    return await download(request, name, kind, EXPORT_COLUMNS, services(request).deliveries.each(flt),
-                          delivery_view)
+    deliveries = services(request).deliveries
+    rows = every_row(lambda before: deliveries.list(replace(flt, before_id=before, limit=EXPORT_BATCH)),
+                     lambda d: d.id)
+    return await download(request, name, kind, EXPORT_COLUMNS, rows, delivery_view)
 
 
 async def delivery_detail(request: web.Request) -> web.Response:

@@ -16,7 +16,7 @@ from emulator.marketplace.inputs import ConvertInput, OrderInput, RenewInput, Up
 from emulator.marketplace.orders import OrderFilter
 
 from ..forms import FormState, read_form, submit, validate
-from ..listing import ListFilters, download, paging, read_filters
+from ..listing import EXPORT_BATCH, ListFilters, download, every_row, paging, read_filters
 from ..security import redirect
 from .common import query, render, services
 
@@ -60,8 +60,10 @@ async def _list(request: web.Request, form: FormState | None = None, status: int
 async def export(request: web.Request) -> web.StreamResponse:
     flt, _common = await _filter(request)
     name = f"orders-{services(request).clock.now():%Y%m%dT%H%M%S}"
-    return await download(request, name, request.match_info["kind"], EXPORT_COLUMNS,
-                          services(request).orders.each(flt), order_view)
+    orders = services(request).orders
+    rows = every_row(lambda before: orders.list(replace(flt, before_seq=before, limit=EXPORT_BATCH)),
+                     lambda o: o.seq)
+    return await download(request, name, request.match_info["kind"], EXPORT_COLUMNS, rows, order_view)
 
 
 async def list_orders(request: web.Request) -> web.Response:

@@ -128,9 +128,10 @@
   async function freshCurl(button) {
     const target = document.querySelector(button.dataset.target);
     const response = await fetch(button.dataset.freshCurl, { method: "POST", headers: { "X-CSRF-Token": csrf() } });
-    target.textContent = await response.text();
+    const text = await response.text();
+    if (response.ok) await copyText(text);  // on the clipboard before it shows
+    target.textContent = text;
     target.hidden = false;
-    if (response.ok) await copyText(target.textContent);
     button.dataset.signed = response.ok ? "1" : "0";
     button.textContent = response.ok ? "Signed now, copied (valid 60 s)" : "Could not sign";
   }
