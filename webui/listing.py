@@ -164,7 +164,8 @@ async def download(request: web.Request, name: str, kind: str, columns: Sequence
     first = True
     async for batch in batches:
         if kind == "csv":
-            chunk = b"".join(_csv_line([_cell(view(row).get(c)) for c in columns]) for row in batch)
+            views = [view(row) for row in batch]
+            chunk = b"".join(_csv_line([_cell(v.get(c)) for c in columns]) for v in views)
         else:
             chunk = b",\n".join(json.dumps(view(row), ensure_ascii=False).encode() for row in batch)
             chunk = (b"\n" if first else b",\n") + chunk
