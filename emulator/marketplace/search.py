@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -99,16 +98,20 @@ async def _exact(session: AsyncSession, ids: list[str]) -> list[Hit]:
 
 async def _partial(session: AsyncSession, term: str) -> list[Hit]:
     pattern = f"%{_like_escaped(term.lower())}%"
+    # SQLite's LIKE ignores ASCII case already, and without lower() it can read the ids from their
+    # index alone; PostgreSQL's ILIKE does the same job there.
+    sqlite = session.bind.dialect.name == "sqlite"
 
     def contains(column: Any) -> Any:
-        return func.lower(column).like(pattern, escape="\\")
+        return column.like(pattern, escape="\\") if sqlite else column.ilike(pattern, escape="\\")
 
     hits: list[Hit] = []
-    orders = select(Order).where(contains(Order.id)).order_by(col(Order.seq).desc()).limit(PARTIAL_LIMIT)
+    # Order ids start with their date and time: newest first by id, which the primary key serves.
+    orders = select(Order).where(contains(Order.id)).order_by(col(Order.id).desc()).limit(PARTIAL_LIMIT)
     for o in (await session.exec(orders)).all():
         hits.append(Hit("order", o.id, o.merchant_id, o.id, o.instance_key))
     instances = (select(Instance).where(contains(Instance.key) | contains(Instance.instance_id))
-                 .order_by(col(Instance.created_at).desc()).limit(PARTIAL_LIMIT))
+                 .order_by(col(Instance.key).desc()).limit(PARTIAL_LIMIT))
     for i in (await session.exec(instances)).all():
         by_key = term.lower() in i.key.lower()
         hits.append(Hit("instance" if by_key else "instanceId", i.key if by_key else (i.instance_id or ""),
