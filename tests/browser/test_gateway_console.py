@@ -10,12 +10,11 @@ from typing import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from emulator.app import EmulatorServer
 
 from ..helpers import Api
-from ..integration.agents_backend import USAGE, AgentsBackend
+from ..integration.agents_backend import USAGE, AgentsBackend, running_backend
 
 AK, SK = "d44cd9aa-e48e-be17-27f4-5ef3474797a1", "stub-secret-key-0001-of-32-bytes-or-more"
 BUYER = {"customer_id": "0123456789abcdef0123456789abcdef", "customer_name": "buyer_bob"}
@@ -24,16 +23,9 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 async def backend() -> AsyncIterator[AgentsBackend]:
-    stub = AgentsBackend(keys={AK: SK})
-    stub.release.set()  # the streamed reply goes on at once
-    runner = web.AppRunner(stub.app(), access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    stub.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    yield stub
-    stub.stop_hanging.set()
-    await runner.cleanup()
+    async with running_backend({AK: SK}) as stub:
+        stub.release.set()  # the streamed reply goes on at once
+        yield stub
 
 
 async def _live(page) -> None:  # type: ignore[no-untyped-def]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, AsyncIterator, Optional
 
 import jwt
 from aiohttp import web
@@ -101,3 +102,20 @@ class AgentsBackend:
         app.router.add_route("*", "/agents/{kind}", self.handle)
         app.router.add_route("*", "/agents/{kind}/{rest:.*}", self.handle)
         return app
+
+
+@asynccontextmanager
+async def running_backend(keys: dict[str, str]) -> AsyncIterator[AgentsBackend]:
+    """An ``AgentsBackend`` served on a free loopback port (``url`` set) for the block's duration."""
+    stub = AgentsBackend(keys=keys)
+    runner = web.AppRunner(stub.app(), access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    stub.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    try:
+        yield stub
+    finally:
+        stub.stop_hanging.set()
+        stub.release.set()
+        await runner.cleanup()

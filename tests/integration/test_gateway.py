@@ -9,7 +9,6 @@ from typing import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp import web
 from yarl import URL
 
 from emulator.app import EmulatorServer
@@ -18,7 +17,7 @@ from emulator.testing.client import SandboxClient, SandboxError
 
 from .. import conftest
 from ..conftest import START
-from .agents_backend import USAGE, AgentsBackend
+from .agents_backend import USAGE, AgentsBackend, running_backend
 
 AK, SK = "d44cd9aa-e48e-be17-27f4-5ef3474797a1", "stub-secret-key-0001-of-32-bytes-or-more"
 BUYER = {"customer_id": "0123456789abcdef0123456789abcdef", "customer_name": "buyer_bob"}
@@ -34,16 +33,8 @@ async def _emulator(request: pytest.FixtureRequest, **settings: object) -> Emula
 
 @pytest.fixture
 async def backend() -> AsyncIterator[AgentsBackend]:
-    stub = AgentsBackend(keys={AK: SK})
-    runner = web.AppRunner(stub.app(), access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    stub.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    yield stub
-    stub.stop_hanging.set()
-    stub.release.set()
-    await runner.cleanup()
+    async with running_backend({AK: SK}) as stub:
+        yield stub
 
 
 @pytest.fixture
